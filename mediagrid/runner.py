@@ -1,0 +1,104 @@
+"""Runs one use-case app from its config and always leaves a summary behind.
+
+The Holoscan graph runs on its own executor thread (``run_async``) so the main thread stays free to turn
+Ctrl-C or SIGTERM into a clean stop request, show progress, and write ``summary.json`` whatever happened.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mediagrid.config import AppConfig
+from mediagrid.errors import MediagridError
+from mediagrid.metrics import OutcomeRecorder, build_summary, write_summary
+from mediagrid.runtime.clock import ns_to_ms
+from mediagrid.runtime.context import RunContext
+from mediagrid.runtime.control import RunControl
+from mediagrid.runtime.device import select_backend
+
+PROGRESS_EVERY_S = 1.0
+
+
+class RunFailed(MediagridError):
+    """The app stopped because one of its operators failed; the summary was still written."""
+
+
+def _progress_line(ctx: RunContext, elapsed_s: float, duration_s: float | None) -> str:
+    counts = ctx.recorder.counts()
+    done = sum(counts.values())
+    late = counts["missed"] + counts["dropped"]
+    remaining = f", {max(duration_s - elapsed_s, 0):.0f}s left" if duration_s else ""
+    return (f"\r{done} items, {counts['met']} met, {counts['degraded']} degraded, {late} missed/dropped, "
+            f"{elapsed_s:.0f}s elapsed{remaining}   ")
+
+
+def _wait(app: Any, ctx: RunContext, duration_s: float | None, show_progress: bool) -> None:
+    """Wait for the graph; the first Ctrl-C/SIGTERM asks the sources to stop, the graph then drains."""
+    future = app.run_async()
+    started = time.monotonic()
+    last_progress = started
+    while True:
+        try:
+            future.result(timeout=0.1)
+            return
+        except FutureTimeout:
+            pass
+        except KeyboardInterrupt:
+            ctx.control.request_stop("interrupt")
+            continue
+        now = time.monotonic()
+        if show_progress and now - last_progress >= PROGRESS_EVERY_S:
+            sys.stderr.write(_progress_line(ctx, now - started, duration_s))
+            sys.stderr.flush()
+            last_progress = now
+
+
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None, frames: int | None = None,
+            device: str | None = None, show_progress: bool | None = None) -> dict[str, Any]:
+    """Run ``config``'s app until a limit, the end of its input, an error or an interrupt; return the summary."""
+    from mediagrid.apps import app_class  # noqa: PLC0415 - imports Holoscan; keep `mediagrid` light
+
+    backend = select_backend(device or config.device)
+    cls = app_class(config.app)
+    deadline_ms = ns_to_ms(config.deadlines.budget_ns(cls.DEADLINE))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    recorder = OutcomeRecorder(deadline_ms, out_dir / "events.jsonl")
+    ctx = RunContext(backend=backend, recorder=recorder, control=RunControl(max_items=frames, duration_s=duration_s))
+    started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started = time.monotonic()
+    restore_sigterm = _sigterm_as_interrupt()
+    try:
+        app = cls(config, ctx)
+        _wait(app, ctx, duration_s, sys.stderr.isatty() if show_progress is None else show_progress)
+        app.shutdown_async_executor()
+    finally:
+        restore_sigterm()
+        recorder.close()
+        control = ctx.control
+        extra: dict[str, Any] = {"stopped_by": control.stopped_by or "end_of_stream"}
+        if control.error is not None:
+            extra["error"] = str(control.error)
+        summary = build_summary(app=config.app, config=str(config.path), device=backend.device,
+                                started_at=started_at, duration_s=time.monotonic() - started,
+                                recorder=recorder, extra=extra)
+        write_summary(summary, out_dir)
+    if ctx.control.error is not None:
+        error = ctx.control.error
+        if isinstance(error, MediagridError):
+            raise error
+        raise RunFailed(f"{config.app}: {type(error).__name__}: {error}") from error
+    return summary

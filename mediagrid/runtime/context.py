@@ -1,0 +1,15 @@
+"""What an app needs from the run that hosts it: the device backend, the recorder and the run control."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mediagrid.metrics.recorder import OutcomeRecorder
+from mediagrid.runtime.control import RunControl
+from mediagrid.runtime.device import Backend
+
+
+@dataclass
+class RunContext:
+    backend: Backend
+    recorder: OutcomeRecorder
+    control: RunControl

@@ -1,0 +1,45 @@
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from mediagrid.metrics import OutcomeRecorder, Series, build_summary, summarize_series, write_summary
+from mediagrid.scheduler import Deadline, Outcome
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "run-summary.schema.json").read_text())
+
+
+def test_summarize_counts_and_miss_rate():
+    s = Series()
+    for latency, outcome in [(1.0, Outcome.MET), (2.0, Outcome.MET), (30.0, Outcome.MISSED),
+                             (0.5, Outcome.DROPPED), (3.0, Outcome.DEGRADED)]:
+        s.add(latency, outcome)
+    out = summarize_series(s, 16.7)
+    assert (out["count"], out["met"], out["missed"], out["dropped"], out["degraded"]) == (5, 2, 1, 1, 1)
+    assert out["miss_rate"] == pytest.approx(0.4)
+    assert out["p50_ms"] == pytest.approx(2.0)
+    assert out["max_ms"] == pytest.approx(30.0)
+
+
+def test_empty_series_has_null_percentiles():
+    out = summarize_series(Series(), 10.0)
+    assert out["count"] == 0 and out["miss_rate"] == 0.0 and out["p99_ms"] is None
+
+
+def test_recorder_summary_matches_schema_and_events(tmp_path):
+    rec = OutcomeRecorder(16.7, tmp_path / "events.jsonl")
+    for i in range(10):
+        d = Deadline.from_budget(i * 1_000_000, 16_700_000)
+        rec.stage("work", f"s:{i}", d, d.origin_ns, d.origin_ns + 2_000_000)
+        rec.finish(f"s:{i}", d, d.origin_ns + (20_000_000 if i == 9 else 3_000_000))
+    rec.close()
+    summary = build_summary(app="passthrough", config="c.yaml", device="cpu", started_at="2026-11-27T10:00:00Z",
+                            duration_s=1.0, recorder=rec)
+    jsonschema.validate(summary, SCHEMA)
+    assert summary["end_to_end"]["missed"] == 1 and summary["end_to_end"]["met"] == 9
+    assert summary["stages"]["work"]["count"] == 10
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert len(events) == 10 and events[-1]["outcome"] == "missed" and events[0]["stages"] == {"work": 2.0}
+    path = write_summary(summary, tmp_path)
+    assert json.loads(path.read_text()) == summary

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mediagrid needs that pip cannot bring: a Java runtime and Maven (Apache
+# Kafka for CI), ffmpeg (ffprobe checks media the project writes). Only what is missing is installed, and
+# only as root; otherwise it names what to install and fails.
+set -euo pipefail
+
+declare -A need=(  # command -> Debian package
+  [java]=default-jre-headless
+  [mvn]=maven
+  [ffprobe]=ffmpeg
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system packages missing: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "system packages: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
