@@ -52,6 +52,9 @@ def _wait(app: Any, ctx: RunContext, duration_s: float | None, show_progress: bo
         except KeyboardInterrupt:
             ctx.control.request_stop("interrupt")
             continue
+        except Exception as exc:  # raised from an operator's start()/stop(), outside the guarded compute()
+            ctx.control.fail(exc)
+            return
         now = time.monotonic()
         if show_progress and now - last_progress >= PROGRESS_EVERY_S:
             sys.stderr.write(_progress_line(ctx, now - started, duration_s))

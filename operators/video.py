@@ -281,8 +281,8 @@ class FileSinkOp(NullSinkOp):
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._container = av.open(str(self.path), mode="w")
-        rate = Fraction(self.fps).limit_denominator(1001)
-        self._stream = self._container.add_stream(self._ENCODERS[self.codec], rate=rate)
+        self._rate = Fraction(self.fps).limit_denominator(1001)
+        self._stream = self._container.add_stream(self._ENCODERS[self.codec], rate=self._rate)
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = "yuv420p"
         self._stream.options = {"preset": self.preset, "tune": "zerolatency"}
@@ -295,7 +295,7 @@ class FileSinkOp(NullSinkOp):
             self._open(*host.shape[:2])
         video_frame = av.VideoFrame.from_ndarray(host, format="rgb24")
         video_frame.pts = int(self.metadata[frames.INDEX])
-        video_frame.time_base = Fraction(1, 1) / self._stream.rate
+        video_frame.time_base = 1 / self._rate
         for packet in self._stream.encode(video_frame):
             self._container.mux(packet)
 

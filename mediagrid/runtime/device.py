@@ -48,6 +48,11 @@ def _cupy_if_usable() -> tuple[ModuleType | None, str]:
     return None, "no CUDA device"
 
 
+def gpu_available() -> bool:
+    """Whether a CUDA device is usable through cupy here (for tests that skip cleanly without one)."""
+    return _cupy_if_usable()[0] is not None
+
+
 def select_backend(choice: str = "auto") -> Backend:
     """Resolve ``auto|cpu|gpu``; ``gpu`` on a machine without one is an error, never a silent fallback."""
     if choice not in DEVICE_CHOICES:

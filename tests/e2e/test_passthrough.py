@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from mediagrid.runtime import gpu_available
 from tests.conftest import REPO, write_clip
 
 SCHEMA = json.loads((REPO / "schemas" / "run-summary.schema.json").read_text())
@@ -88,10 +89,7 @@ def test_truncated_media_is_a_clean_error(cli, tmp_path):
 
 
 def test_gpu_request_without_gpu(cli, tmp_path):
-    pytest.importorskip("cupy")
-    import cupy
-
-    if cupy.cuda.is_available():
+    if gpu_available():
         pytest.skip("this machine has a GPU")
     done = cli("run", CONFIG, "--frames", "5", "--device", "gpu", "--out", str(tmp_path))
     assert done.returncode == 2 and "'gpu' requested" in done.stderr and "Traceback" not in done.stderr

@@ -7,17 +7,8 @@ import numpy as np
 import pytest
 
 from mediagrid.errors import DeviceError
-from mediagrid.runtime import array_module, import_holoscan, select_backend
+from mediagrid.runtime import array_module, gpu_available, import_holoscan, select_backend
 from mediagrid.runtime.bootstrap import STACK_BYTES
-
-
-def _has_gpu() -> bool:
-    try:
-        import cupy
-
-        return cupy.cuda.is_available()
-    except Exception:
-        return False
 
 
 def test_cpu_backend_is_numpy():
@@ -27,10 +18,10 @@ def test_cpu_backend_is_numpy():
 
 
 def test_auto_picks_what_the_machine_has():
-    assert select_backend("auto").device == ("gpu" if _has_gpu() else "cpu")
+    assert select_backend("auto").device == ("gpu" if gpu_available() else "cpu")
 
 
-@pytest.mark.skipif(_has_gpu(), reason="this machine has a GPU")
+@pytest.mark.skipif(gpu_available(), reason="this machine has a GPU")
 def test_gpu_without_gpu_is_a_clear_error():
     with pytest.raises(DeviceError, match="'gpu' requested"):
         select_backend("gpu")
