@@ -1,0 +1,77 @@
+"""Entry points that pick a broker engine: tests, `bootstrap: embedded`, and `mediagrid broker`."""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+
+from mediagrid.errors import UsageError
+from mediagrid.kafka.apache_kafka import ApacheKafkaBroker, kafka_jars_dir
+from mediagrid.kafka.broker_process import Broker, free_port
+from mediagrid.kafka.tansu import TansuBroker
+from mediagrid.kafka.wire import answers_kafka
+
+__all__ = [
+    "ENGINES",
+    "ApacheKafkaBroker",
+    "Broker",
+    "TansuBroker",
+    "embedded_bootstrap",
+    "free_port",
+    "kafka_jars_dir",
+    "serve_foreground",
+    "start_broker",
+]
+
+ENGINES: dict[str, type[Broker]] = {"tansu": TansuBroker, "kafka": ApacheKafkaBroker}
+EMBEDDED_PORT = 19092
+_LIVENESS_POLL_S = 0.5
+
+
+def _broker_class(engine: str) -> type[Broker]:
+    try:
+        return ENGINES[engine]
+    except KeyError:
+        raise UsageError(f"unknown broker engine {engine!r}; choose one of: {', '.join(ENGINES)}") from None
+
+
+def start_broker(engine: str = "tansu", port: int | None = None, host: str = "127.0.0.1") -> Broker:
+    """Start a broker of the named engine and return it once clients can use it."""
+    return _broker_class(engine)(port=port, host=host).start()
+
+
+def embedded_bootstrap(port: int = EMBEDDED_PORT) -> tuple[str, Broker | None]:
+    """Start or reuse: several apps (and `mediagrid broker` in another terminal) share one broker.
+
+    Returns (bootstrap, None) when a Kafka broker already answers on 127.0.0.1:port, else
+    (bootstrap, broker) for a Tansu broker started here that the caller must stop.
+    """
+    host = "127.0.0.1"
+    if answers_kafka(host, port):
+        return f"{host}:{port}", None
+    broker = TansuBroker(port=port, host=host).start()
+    return broker.bootstrap, broker
+
+
+def serve_foreground(engine: str, port: int | None) -> int:
+    """Run a broker until SIGINT/SIGTERM, for `mediagrid broker`; must be called from the main thread."""
+    broker = _broker_class(engine)(port=port if port is not None else EMBEDDED_PORT)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        broker.start()
+        if not stop.is_set():  # Ctrl-C during a slow (JVM) start: just stop
+            print(f"{engine} broker ready on {broker.bootstrap} (Ctrl-C to stop)", flush=True)
+        while not stop.wait(_LIVENESS_POLL_S):
+            broker.ensure_running()
+    finally:
+        broker.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"{engine} broker on {broker.bootstrap} stopped", file=sys.stderr, flush=True)
+    return 0
