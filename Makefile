@@ -25,7 +25,7 @@ kafka-jars:
 	bash tools/kafka/fetch-jars.sh
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -v
 
 demo: setup
 	$(VENV)/bin/mediagrid run configs/passthrough.yaml --duration 10 --out runs/demo
