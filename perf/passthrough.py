@@ -36,7 +36,7 @@ def main() -> None:
 
     config = load_app_config(REPO / "configs" / "passthrough.yaml", [
         f"source.width={args.width}", f"source.height={args.height}", f"source.fps={args.fps}",
-        "sink.kind=null"])
+        'sink.kind="null"'])
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         summary = run_app(config, out_dir=Path(tmp), duration_s=args.duration, device="cpu", show_progress=False)
