@@ -6,18 +6,18 @@ Every failure the user can cause ends in one readable message on stderr and a no
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mediagrid.errors import MediagridError, NotAvailableError
+from mediagrid.errors import MediagridError, NotAvailableError, UsageError
 
 PENDING = {  # contract commands whose implementation lands with a later issue
     "produce": "the Kafka ingest issue (#3)",
     "simulate": "the scheduler and grid issue (#4)",
-    "report": "the reports issue (#9)",
     "demo": "the reports and demo issue (#9)",
 }
 
@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--malformed-every", type=_positive(int), metavar="K")
 
-    p = sub.add_parser("report", help="write DIR/report.html and DIR/report.md")
+    p = sub.add_parser("report", help="write DIR/report.html and DIR/report.md; with two DIRs, compare "
+                       "(exit 1 on a regression)")
     p.add_argument("dirs", nargs="+", metavar="DIR")
 
     p = sub.add_parser("simulate", help="discrete-event grid simulation per placement strategy")
@@ -118,15 +119,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from mediagrid.report import compare_runs, write_report  # noqa: PLC0415
+
+    if len(args.dirs) > 2:
+        raise UsageError("give one run directory, or two to compare (BASE NEW)")
+    if len(args.dirs) == 1:
+        html, _, table = write_report(Path(args.dirs[0]))
+        print(table)
+        print(f"report: {html}")
+        return 0
+    html, _, text, regressions = compare_runs(Path(args.dirs[0]), Path(args.dirs[1]))
+    print(text)
+    print(f"report: {html}")
+    return 1 if regressions else 0
+
+
 def cmd_broker(args: argparse.Namespace) -> int:
     from mediagrid.kafka import serve_foreground  # noqa: PLC0415
 
     return serve_foreground(args.engine, args.port)
 
 
+def _configure_logging() -> None:
+    """Our warnings on stderr, one line each; aiokafka's retry chatter (topic not yet created, coordinator
+    moving) only when it becomes an error."""
+    logging.basicConfig(level=logging.WARNING, format="mediagrid %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker}
+    _configure_logging()
+    commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker, "report": cmd_report}
     try:
         if args.command in PENDING:
             raise NotAvailableError(f"'mediagrid {args.command}' is not available yet; it lands with "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mediagrid.config import ConfigError, ConfigIssue, load_app_config
+from mediagrid.config import known_apps, ConfigError, ConfigIssue, load_app_config
 
 REAL = Path(__file__).resolve().parents[2] / "configs" / "passthrough.yaml"
 
@@ -89,7 +89,7 @@ def test_override_inside_a_scalar() -> None:
 
 def test_override_of_the_app_name() -> None:
     [issue] = issues_of("app=passthru")
-    assert str(issue) == ("--set:1:5: app: unknown app 'passthru'; known apps: passthrough; "
+    assert str(issue) == (f"--set:1:5: app: unknown app 'passthru'; known apps: {', '.join(known_apps())}; "
                           "did you mean 'passthrough'?")
 
 
