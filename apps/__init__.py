@@ -10,6 +10,7 @@ from typing import Any
 # app name (the config's ``app:``) -> "module:class" inside mediagrid.apps
 REGISTRY: dict[str, str] = {
     "passthrough": "passthrough:PassthroughApp",
+    "ingest": "ingest:IngestApp",
 }
 
 

@@ -16,7 +16,6 @@ from typing import Any
 from mediagrid.errors import MediagridError, NotAvailableError, UsageError
 
 PENDING = {  # contract commands whose implementation lands with a later issue
-    "produce": "the Kafka ingest issue (#3)",
     "simulate": "the scheduler and grid issue (#4)",
     "demo": "the reports and demo issue (#9)",
 }
@@ -135,6 +134,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if regressions else 0
 
 
+def cmd_produce(args: argparse.Namespace) -> int:
+    from mediagrid.scenarios import produce  # noqa: PLC0415
+
+    counts = produce(args.scenario, args.bootstrap, args.duration, args.rate, args.seed, args.malformed_every,
+                     progress=sys.stderr.isatty())
+    width = max(map(len, counts), default=0)
+    for topic, count in counts.items():
+        print(f"{topic:<{width}}  {count:>9,}")
+    return 0
+
+
 def cmd_broker(args: argparse.Namespace) -> int:
     from mediagrid.kafka import serve_foreground  # noqa: PLC0415
 
@@ -151,7 +161,8 @@ def _configure_logging() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging()
-    commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker, "report": cmd_report}
+    commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker, "report": cmd_report,
+                "produce": cmd_produce}
     try:
         if args.command in PENDING:
             raise NotAvailableError(f"'mediagrid {args.command}' is not available yet; it lands with "

@@ -56,6 +56,11 @@ def _wait(app: Any, ctx: RunContext, duration_s: float | None, show_progress: bo
             ctx.control.fail(exc)
             return
         now = time.monotonic()
+        if duration_s is not None and now - started >= duration_s:
+            ctx.control.request_stop("duration")  # event-driven sources have no tick to notice it on
+        limit = ctx.control.max_items
+        if limit is not None and sum(ctx.recorder.counts().values()) >= limit:
+            ctx.control.request_stop("frames")
         if show_progress and now - last_progress >= PROGRESS_EVERY_S:
             sys.stderr.write(_progress_line(ctx, now - started, duration_s))
             sys.stderr.flush()
@@ -81,15 +86,23 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
     out_dir.mkdir(parents=True, exist_ok=True)
     recorder = OutcomeRecorder(deadline_ms, out_dir / "events.jsonl")
     ctx = RunContext(backend=backend, recorder=recorder, control=RunControl(max_items=frames, duration_s=duration_s))
+    kafka_stats: dict[str, int] = {}
     started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = time.monotonic()
     restore_sigterm = _sigterm_as_interrupt()
     try:
+        if config.kafka is not None:
+            from mediagrid.kafka.session import KafkaSession  # noqa: PLC0415
+
+            ctx.kafka = KafkaSession(config.kafka)
         app = cls(config, ctx)
         _wait(app, ctx, duration_s, sys.stderr.isatty() if show_progress is None else show_progress)
         app.shutdown_async_executor()
     finally:
         restore_sigterm()
+        if ctx.kafka is not None:
+            ctx.kafka.close()  # flushes deliveries, commits what was acknowledged
+            kafka_stats = ctx.kafka.stats()
         recorder.close()
         control = ctx.control
         extra: dict[str, Any] = {"stopped_by": control.stopped_by or "end_of_stream"}
@@ -97,7 +110,7 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
             extra["error"] = str(control.error)
         summary = build_summary(app=config.app, config=str(config.path), device=backend.device,
                                 started_at=started_at, duration_s=time.monotonic() - started,
-                                recorder=recorder, extra=extra)
+                                recorder=recorder, kafka=kafka_stats, extra=extra)
         write_summary(summary, out_dir)
     if ctx.control.error is not None:
         error = ctx.control.error

@@ -5,11 +5,11 @@ one :class:`ConfigError` holding all of them (``exit_code`` 2). Schemas live in 
 ``mediagrid.schemas`` package).
 """
 from mediagrid.config.errors import ConfigError, ConfigIssue
-from mediagrid.config.load import load_app_config, load_topology, validate_file
+from mediagrid.config.load import load_app_config, load_topology, load_validated, validate_file
 from mediagrid.config.model import AppConfig, DeadlineConfig, KafkaConfig, NodeConfig, SinkConfig, SourceConfig
 from mediagrid.config.schema import known_apps
 
 __all__ = [
     "AppConfig", "ConfigError", "ConfigIssue", "DeadlineConfig", "KafkaConfig", "NodeConfig", "SinkConfig",
-    "SourceConfig", "known_apps", "load_app_config", "load_topology", "validate_file",
+    "SourceConfig", "known_apps", "load_app_config", "load_topology", "load_validated", "validate_file",
 ]

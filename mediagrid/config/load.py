@@ -5,8 +5,9 @@ problems of a file at once; only a file that cannot be read as a YAML mapping st
 """
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,30 @@ def load_topology(path: str | os.PathLike[str]) -> dict[str, Any]:
     return doc.data
 
 
+def load_validated(path: str | os.PathLike[str], schema_name: str,
+                   checks: Callable[[Document], list[ConfigIssue]] | None = None) -> dict[str, Any]:
+    """The YAML file at ``path`` as plain data, valid against the packaged schema ``schema_name``, with schema
+    defaults filled in; :class:`ConfigError` lists every issue.
+
+    For files other than app configs and topologies (traffic scenarios, say). ``checks`` adds semantic issues;
+    it runs only on a schema-valid document and sees the defaults, so it need not re-check types.
+    """
+    doc = load_document(path)
+    issues = schema_issues(doc, schema_name)
+    if issues:
+        raise ConfigError(doc.sort(issues))
+    filled = Document(doc.file, apply_defaults(doc.data, schema_name), doc.where)
+    issues = checks(filled) if checks is not None else []
+    if issues:
+        raise ConfigError(filled.sort(issues))
+    return filled.data
+
+
 def validate_file(path: str | os.PathLike[str]) -> list[ConfigIssue]:
     """All issues of the config at ``path`` (empty when valid), for ``mediagrid validate``.
 
     The kind of file is told by its content: a top-level ``app:`` is an app config, ``sites:`` a grid
-    topology.
+    topology, and the keys of :data:`OTHER_KINDS` name files that their own loaders validate.
     """
     try:
         doc = load_document(path)
@@ -58,8 +78,24 @@ def validate_file(path: str | os.PathLike[str]) -> list[ConfigIssue]:
         return doc.sort(_app_config_issues(doc))
     if "sites" in doc.data:
         return _topology_issues(doc)
+    for key, loader in OTHER_KINDS.items():
+        if key in doc.data:
+            module, function = loader.split(":")
+            try:
+                getattr(importlib.import_module(module), function)(path)
+            except ConfigError as exc:
+                return exc.issues
+            return []
+    others = "".join(f", a {key} (top-level '{key}:')" for key in OTHER_KINDS)
     return [doc.issue((), f"not a mediagrid config: expected an app config (top-level 'app:', one of "
-                          f"{_listing()}) or a grid topology (top-level 'sites:')")]
+                          f"{_listing()}), a grid topology (top-level 'sites:'){others}")]
+
+
+#: top-level key -> "module:function" of the loader that validates that kind of file (imported on use:
+#: those modules build on this one)
+OTHER_KINDS: dict[str, str] = {
+    "scenario": "mediagrid.scenarios.scenario:load_scenario",
+}
 
 
 def _app_config_issues(doc: Document) -> list[ConfigIssue]:

@@ -34,6 +34,12 @@ class KafkaConfig:
     bootstrap: str
     group: str
     topics: Mapping[str, str]
+    max_queue: int = 10_000
+    max_message_bytes: int = 1_048_576
+    commit_interval_ms: float = 200.0
+    fetch_max_wait_ms: int = 20
+    session_timeout_ms: int = 10_000
+    dead_letter_topic: str = "mg.dlq"
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,7 @@ def build_app_config(path: Path, data: Mapping[str, Any], raw: dict[str, Any]) -
         app=data["app"],
         node=NodeConfig(**data["node"]),
         device=data["device"],
-        kafka=KafkaConfig(kafka["bootstrap"], kafka["group"], MappingProxyType(dict(kafka["topics"])))
-        if kafka else None,
+        kafka=KafkaConfig(**{**kafka, "topics": MappingProxyType(dict(kafka["topics"]))}) if kafka else None,
         deadlines=DeadlineConfig(
             MappingProxyType({k.removesuffix("_ms"): float(v) for k, v in deadlines.items() if k.endswith("_ms")}),
             deadlines["policy"]),

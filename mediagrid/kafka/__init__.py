@@ -1,4 +1,4 @@
-"""Kafka plumbing for mediagrid; this module re-exports the local broker launchers."""
+"""Kafka plumbing: broker launchers, the topic registry and decoder, the consumer bridge and producer."""
 from mediagrid.kafka.brokers import (
     ENGINES,
     ApacheKafkaBroker,
@@ -10,8 +10,26 @@ from mediagrid.kafka.brokers import (
     serve_foreground,
     start_broker,
 )
+from mediagrid.kafka.topics import (
+    DEFAULT_TOPICS,
+    MAX_MESSAGE_BYTES,
+    InvalidMessage,
+    dead_letter,
+    decode,
+    encode,
+    schema,
+    topic_name,
+)
 
 __all__ = [
+    "DEFAULT_TOPICS",
+    "MAX_MESSAGE_BYTES",
+    "InvalidMessage",
+    "dead_letter",
+    "decode",
+    "encode",
+    "schema",
+    "topic_name",
     "ENGINES",
     "ApacheKafkaBroker",
     "Broker",

@@ -25,10 +25,12 @@ class Series:
 
     latency_ms: list[float] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
+    tally: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
 
     def add(self, latency_ms: float, outcome: Outcome) -> None:
         self.latency_ms.append(latency_ms)
         self.outcomes.append(outcome)
+        self.tally[outcome.value] += 1
 
 
 class OutcomeRecorder:
@@ -85,12 +87,14 @@ class OutcomeRecorder:
     def series(self) -> dict[str, Series]:
         """A snapshot copy, safe to summarise while recording goes on."""
         with self._lock:
-            return {name: Series(list(s.latency_ms), list(s.outcomes)) for name, s in self._series.items()}
+            return {name: Series(list(s.latency_ms), list(s.outcomes), dict(s.tally))
+                    for name, s in self._series.items()}
 
     def counts(self, name: str = END_TO_END) -> dict[str, int]:
+        """Outcome counts so far, cheap enough for a progress line or a heartbeat."""
         with self._lock:
-            outcomes = self._series[name].outcomes if name in self._series else []
-            return {o.value: outcomes.count(o) for o in Outcome}
+            series = self._series.get(name)
+            return dict(series.tally) if series else {o.value: 0 for o in Outcome}
 
     def close(self) -> None:
         with self._lock:

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from mediagrid.metrics.recorder import END_TO_END, OutcomeRecorder, Series
-from mediagrid.scheduler.deadline import Outcome
 
 PERCENTILES = {"p50_ms": 50.0, "p99_ms": 99.0, "p999_ms": 99.9}
 
@@ -17,9 +16,7 @@ PERCENTILES = {"p50_ms": 50.0, "p99_ms": 99.0, "p999_ms": 99.9}
 def summarize_series(series: Series, deadline_ms: float) -> dict[str, Any]:
     """Outcome counts, miss rate and latency percentiles of one series; percentiles are null when empty."""
     count = len(series.outcomes)
-    tally = {o.value: 0 for o in Outcome}
-    for outcome in series.outcomes:
-        tally[outcome.value] += 1
+    tally = series.tally
     result: dict[str, Any] = {"count": count, **tally}
     result["miss_rate"] = round((tally["missed"] + tally["dropped"]) / count, 6) if count else 0.0
     result["deadline_ms"] = deadline_ms

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.runtime.control import RunControl
@@ -13,3 +14,4 @@ class RunContext:
     backend: Backend
     recorder: OutcomeRecorder
     control: RunControl
+    kafka: Any = None  # a mediagrid.kafka.session.KafkaSession when the config has a kafka section

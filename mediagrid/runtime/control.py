@@ -6,6 +6,7 @@ failure to :meth:`RunControl.fail` instead and the runner re-raises it as a clea
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mediagrid.runtime.clock import NS_PER_S, now_ns
@@ -21,6 +22,11 @@ class RunControl:
     error: BaseException | None = None
     stopped_by: str | None = None
     started_ns: int = field(default_factory=now_ns)
+    _stop_hooks: list[Callable[[], None]] = field(default_factory=list)
+
+    def add_stop_hook(self, hook: Callable[[], None]) -> None:
+        """Called once on a stop request, e.g. to wake a source that waits for events and would not see it."""
+        self._stop_hooks.append(hook)
 
     def start_clock(self) -> None:
         self.started_ns = now_ns()
@@ -28,7 +34,10 @@ class RunControl:
     def request_stop(self, reason: str = "interrupt") -> None:
         if self.stopped_by is None:
             self.stopped_by = reason
-        self.stop_requested.set()
+        if not self.stop_requested.is_set():
+            self.stop_requested.set()
+            for hook in self._stop_hooks:
+                hook()
 
     def fail(self, exc: BaseException) -> None:
         if self.error is None:

@@ -379,8 +379,10 @@ def test_passthrough_region_outside_the_frame(tmp_path: Path) -> None:
 
 def test_file_of_unknown_kind(tmp_path: Path) -> None:
     path = write(tmp_path, "# hello\nhello: world\n")
-    check(one(validate_file(path)), path, 2, 1, "(root)", f"expected an app config (top-level 'app:', one of "
-          f"{', '.join(known_apps())}) or a grid topology (top-level 'sites:')")
+    issue = one(validate_file(path))
+    check(issue, path, 2, 1, "(root)", f"not a mediagrid config: expected an app config (top-level 'app:', one of "
+          f"{', '.join(known_apps())}), a grid topology (top-level 'sites:')")
+    assert "a scenario (top-level 'scenario:')" in issue.message
 
 
 def test_app_config_without_app_key(tmp_path: Path) -> None:

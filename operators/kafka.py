@@ -1,0 +1,160 @@
+"""Kafka at the edges of a Holoscan graph, without ever blocking a scheduler thread.
+
+``KafkaSourceOp`` drains a :class:`ConsumerBridge` when its ``AsynchronousCondition`` says items are
+waiting (no polling, no busy wait) and emits them in batches: one hop per message would cap a Python graph
+at a few thousand messages per second. ``KafkaSinkOp`` hands outgoing records to the shared producer and,
+when the broker confirms them, records each item's outcome and acknowledges its input offsets.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mediagrid.kafka.consumer import ConsumerBridge, KafkaItem
+from mediagrid.kafka.producer import OutRecord, SharedProducer
+from mediagrid.metrics.recorder import OutcomeRecorder
+from mediagrid.runtime.bootstrap import import_holoscan
+from mediagrid.runtime.clock import NS_PER_MS, now_ns
+from mediagrid.runtime.control import RunControl
+from mediagrid.scheduler.deadline import Deadline
+from mediagrid.operators.guard import guarded
+
+import_holoscan()
+from holoscan.conditions import AsynchronousCondition, AsynchronousEventState  # noqa: E402
+from holoscan.core import Operator, OperatorSpec  # noqa: E402
+
+_DONE, _WAITING, _NEVER = (AsynchronousEventState.EVENT_DONE, AsynchronousEventState.EVENT_WAITING,
+                           AsynchronousEventState.EVENT_NEVER)
+
+
+class KafkaSourceOp(Operator):
+    """Emits ``list[KafkaItem]`` batches of at most ``max_batch`` items on port ``items``."""
+
+    def __init__(self, fragment: Any, *args: Any, bridge: ConsumerBridge, control: RunControl,
+                 max_batch: int = 512, **kwargs: Any) -> None:
+        self.bridge = bridge
+        self.control = control
+        self.max_batch = max_batch
+        self._lock = threading.Lock()
+        self._ready = AsynchronousCondition(fragment, name=f"{kwargs.get('name', 'kafka_source')}_ready")
+        bridge.on_ready = self._wake
+        control.add_stop_hook(self._wake)
+        super().__init__(fragment, self._ready, *args, **kwargs)
+
+    def setup(self, spec: OperatorSpec) -> None:
+        spec.output("items")
+
+    def start(self) -> None:
+        with self._lock:
+            self._ready.event_state = _DONE if self.bridge.depth() else _WAITING
+
+    def _wake(self) -> None:
+        """From the Kafka thread (new items) or the runner (stop request): let the scheduler run compute."""
+        with self._lock:
+            if self._ready.event_state != _NEVER:
+                self._ready.event_state = _DONE
+
+    @guarded
+    def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
+        if self.control.stop_requested.is_set():
+            with self._lock:
+                self._ready.event_state = _NEVER  # the graph drains what is in flight, then the app ends
+            return
+        batch = self.bridge.take(self.max_batch)
+        with self._lock:
+            self._ready.event_state = _DONE if self.bridge.depth() else _WAITING
+        if batch:
+            op_output.emit(batch, "items")
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One output record and the input items it answers; they are acknowledged when it is delivered."""
+
+    record: OutRecord
+    inputs: list[KafkaItem]
+    item_id: str
+    deadline: Deadline
+    degraded: bool = False
+
+
+class KafkaSinkOp(Operator):
+    """Takes ``list[Outgoing]`` on port ``out``; never waits for the broker on the scheduler thread."""
+
+    STAGE = "deliver"
+
+    def __init__(self, fragment: Any, *args: Any, producer: SharedProducer, ack: Callable[[list[KafkaItem]], None],
+                 recorder: OutcomeRecorder, control: RunControl, **kwargs: Any) -> None:
+        self.producer = producer
+        self.ack = ack
+        self.recorder = recorder
+        self.control = control
+        super().__init__(fragment, *args, **kwargs)
+
+    def setup(self, spec: OperatorSpec) -> None:
+        spec.input("out")
+
+    @guarded
+    def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
+        batch: list[Outgoing] = op_input.receive("out")
+        if batch:
+            self.producer.send([o.record for o in batch], lambda error, batch=batch: self._delivered(batch, error))
+
+    def _delivered(self, batch: list[Outgoing], error: BaseException | None) -> None:
+        """On the Kafka thread. A failed delivery is counted as dropped and not acknowledged: the input
+        stays uncommitted and is read again after a restart."""
+        for out in batch:
+            self.recorder.finish(out.item_id, out.deadline, degraded=out.degraded, dropped=error is not None)
+        if error is None:
+            self.ack([item for out in batch for item in out.inputs])
+
+
+class RelayOp(Operator):
+    """The ingest app's work: each valid item becomes a record on the output topic carrying its source
+    position (so downstream consumers can de-duplicate re-deliveries). Items already past their deadline
+    are dropped, counted and acknowledged: they were handled, by deciding they are too late to matter."""
+
+    STAGE = "handle"
+
+    def __init__(self, fragment: Any, *args: Any, output_topic: str, budget_ns: int, node_id: str,
+                 ack: Callable[[list[KafkaItem]], None], recorder: OutcomeRecorder, control: RunControl,
+                 **kwargs: Any) -> None:
+        self.output_topic = output_topic
+        self.budget_ns = budget_ns
+        self.node_id = node_id
+        self.ack = ack
+        self.recorder = recorder
+        self.control = control
+        super().__init__(fragment, *args, **kwargs)
+
+    def setup(self, spec: OperatorSpec) -> None:
+        spec.input("items")
+        spec.output("out")
+
+    @guarded
+    def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
+        items: list[KafkaItem] = op_input.receive("items")
+        outgoing: list[Outgoing] = []
+        late: list[KafkaItem] = []
+        for item in items:
+            started = now_ns()
+            deadline = Deadline.from_budget(item.origin_ns, self.budget_ns)
+            item_id = f"{item.topic}:{item.partition}:{item.offset}"
+            if deadline.remaining_ns(started) < 0:
+                self.recorder.stage(self.STAGE, item_id, deadline, started, dropped=True)
+                self.recorder.finish(item_id, deadline, dropped=True, stage=self.STAGE)
+                late.append(item)
+                continue
+            body = {"v": 1, "ts_ms": time.time_ns() // NS_PER_MS, "node": self.node_id, "role": item.role,
+                    "source": item.source, "value": item.value}
+            record = OutRecord(self.output_topic, json.dumps(body, separators=(",", ":")).encode(), item.key)
+            outgoing.append(Outgoing(record, [item], item_id, deadline))
+            self.recorder.stage(self.STAGE, item_id, deadline, started)
+        if late:
+            self.ack(late)
+        if outgoing:
+            op_output.emit(outgoing, "out")
