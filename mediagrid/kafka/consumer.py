@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -25,7 +25,7 @@ from mediagrid.kafka.loop import LoopThread
 from mediagrid.kafka.offsets import OffsetTracker
 from mediagrid.kafka.producer import OutRecord, SharedProducer
 from mediagrid.kafka.topics import InvalidMessage, dead_letter, decode
-from mediagrid.runtime.clock import now_ns, wall_to_monotonic_ns
+from mediagrid.runtime.clock import NS_PER_MS, now_ns, wall_to_monotonic_ns
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class KafkaItem:
     key: bytes | None
     value: dict[str, Any]
     origin_ns: int
-    received_ns: int = field(default_factory=now_ns)
+    received_ns: int
 
     @property
     def source(self) -> dict[str, Any]:
@@ -117,8 +117,11 @@ class ConsumerBridge:
 
     def ack(self, items: Iterable[KafkaItem]) -> None:
         """The items' outcomes are recorded (or their outputs delivered): their offsets may be committed."""
+        by_partition: dict[TopicPartition, list[int]] = {}
         for item in items:
-            self.tracker.acked(TopicPartition(item.topic, item.partition), item.offset)
+            by_partition.setdefault(TopicPartition(item.topic, item.partition), []).append(item.offset)
+        for tp, offsets in by_partition.items():
+            self.tracker.acked(tp, offsets)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> ConsumerBridge:
@@ -193,19 +196,23 @@ class ConsumerBridge:
     def _accept(self, batches: Mapping[TopicPartition, list[Any]]) -> None:
         items: list[KafkaItem] = []
         s = self.settings
+        received = now_ns()
+        wall_to_mono = wall_to_monotonic_ns(0)  # one clock offset per fetch, not two clock reads per record
         for tp, records in batches.items():
+            if not records:
+                continue
             role = s.subscriptions[tp.topic]
+            self.tracker.delivered(tp, [r.offset for r in records])
+            self._committed_from.setdefault(tp, records[0].offset)
+            self.consumed += len(records)
             for record in records:
-                self.tracker.delivered(tp, record.offset)
-                self._committed_from.setdefault(tp, record.offset)
-                self.consumed += 1
                 try:
                     value = decode(role, record.value, s.max_message_bytes)
                 except InvalidMessage as exc:
                     self._dead_letter(tp, record, exc.reason)
                     continue
-                items.append(KafkaItem(role, tp.topic, tp.partition, record.offset, record.timestamp,
-                                       record.key, value, wall_to_monotonic_ns(record.timestamp)))
+                items.append(KafkaItem(role, tp.topic, tp.partition, record.offset, record.timestamp, record.key,
+                                       value, wall_to_mono + record.timestamp * NS_PER_MS, received))
         if items:
             with self._lock:
                 self._queue.extend(items)
@@ -218,7 +225,7 @@ class ConsumerBridge:
         def done(error: BaseException | None) -> None:
             if error is None:  # acknowledged only once the dead letter is durable; else it is re-read
                 self.dead_lettered += 1
-                self.tracker.acked(tp, record.offset)
+                self.tracker.acked(tp, [record.offset])
 
         asyncio.ensure_future(self._producer.send_batch([OutRecord(self.settings.dead_letter_topic, letter,
                                                                    record.key)], done))

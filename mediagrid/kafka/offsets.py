@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 
 class PartitionOffsets:
@@ -47,16 +47,20 @@ class OffsetTracker:
         self._committed: dict[Hashable, int] = {}
         self._lock = threading.Lock()
 
-    def delivered(self, partition: Hashable, offset: int) -> None:
+    def delivered(self, partition: Hashable, offsets: Iterable[int]) -> None:
+        """Record a fetched batch of one partition (one lock for the batch: this is the hot path)."""
         with self._lock:
-            self._parts.setdefault(partition, PartitionOffsets()).delivered(offset)
+            part = self._parts.setdefault(partition, PartitionOffsets())
+            for offset in offsets:
+                part.delivered(offset)
 
-    def acked(self, partition: Hashable, offset: int) -> None:
+    def acked(self, partition: Hashable, offsets: Iterable[int]) -> None:
         """Acknowledge; an ack for a partition this consumer no longer owns is ignored (it is re-read)."""
         with self._lock:
             part = self._parts.get(partition)
             if part is not None:
-                part.acked(offset)
+                for offset in offsets:
+                    part.acked(offset)
 
     def to_commit(self) -> dict[Hashable, int]:
         """Commit points that moved since the last :meth:`committed` call."""

@@ -8,12 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from mediagrid.config import KafkaConfig
-from mediagrid.errors import UsageError
 from mediagrid.kafka.brokers import embedded_bootstrap
 from mediagrid.kafka.consumer import BridgeSettings, ConsumerBridge
 from mediagrid.kafka.loop import LoopThread
 from mediagrid.kafka.producer import SharedProducer
-from mediagrid.kafka.topics import DEFAULT_TOPICS
+from mediagrid.kafka.topics import topic_name
 
 
 class KafkaSession:
@@ -30,10 +29,7 @@ class KafkaSession:
 
     def topic(self, role: str) -> str:
         """The topic name for ``role``: the config's ``kafka.topics`` entry, else the contract default."""
-        name = self.config.topics.get(role) or DEFAULT_TOPICS.get(role)
-        if name is None:
-            raise UsageError(f"kafka.topics has no topic for role {role!r} and there is no default")
-        return name
+        return topic_name(role, self.config.topics)
 
     def consume(self, roles: Iterable[str]) -> ConsumerBridge:
         """A started bridge over the topics of ``roles``; items wait in its bounded queue for the graph."""

@@ -41,6 +41,7 @@ DEFAULT_TOPICS: Mapping[str, str] = MappingProxyType({
     "grid.node-status": "mg.grid.node-status",
     "grid.placements": "mg.grid.placements",
     "dlq": "mg.dlq",
+    "ingest.relay": "mg.ingest.relay",
 })
 #: Value of every message's ``v`` field that this code reads and writes.
 SCHEMA_VERSION = 1

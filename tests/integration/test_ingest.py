@@ -13,6 +13,7 @@ import pytest
 
 from mediagrid.kafka import ApacheKafkaBroker
 from mediagrid.kafka.apache_kafka import require_kafka_jars
+from mediagrid.kafka.topics import decode, encode
 from tests.integration.conftest import unique_topic
 from tests.integration.kafka_helpers import (
     commerce_values, ingest_config, produce, produce_requests, read_topic, relayed_ids, start_ingest, stop_ingest,
@@ -38,8 +39,6 @@ def test_valid_relayed_and_malformed_dead_lettered(broker, create_topic, tmp_pat
     values = commerce_values(400)
     bad = [b"{not json", b"\xff\xfe", b'{"v": 1}', b"[]", b'{"v": "one", "ts_ms": 5}']
     records, expected_bad = [], 0
-    from mediagrid.kafka.topics import encode
-
     for i, (key, value) in enumerate(values):
         records.append((key, encode(value)))
         if i % 50 == 0:
@@ -54,6 +53,9 @@ def test_valid_relayed_and_malformed_dead_lettered(broker, create_topic, tmp_pat
     code, stderr = stop_ingest(proc)
     assert code == 0, stderr
     assert got == ids
+    relayed = read_topic(broker.bootstrap, t["relay"], lambda g: len(g) >= len(ids), 10)
+    for record in relayed:  # the relay's own messages follow their published schema
+        decode("ingest.relay", encode(record))
     assert len(dead) == expected_bad
     assert all(d["topic"] == t["requests"] and d["detail"] and d["original_b64"] is not None for d in dead)
     assert {d["reason"] for d in dead} >= {"not_json", "schema"}
@@ -101,8 +103,6 @@ def test_messages_from_kcat_are_consumed(apache_kafka_broker, create_topic, tmp_
     broker = apache_kafka_broker
     if subprocess.run(["which", "kcat"], capture_output=True).returncode != 0:
         pytest.skip("kcat is not installed (make test installs it)")
-    from mediagrid.kafka.topics import encode
-
     t = _topics(broker, create_topic)
     values = commerce_values(50, seed=5)
     lines = b"\n".join(encode(v) for _, v in values) + b"\n{broken\n"

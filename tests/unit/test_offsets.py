@@ -38,16 +38,14 @@ def test_random_ack_orders_never_commit_past_an_unacked_offset():
 
 def test_tracker_reports_only_moved_points_and_forgets_revoked():
     t = OffsetTracker()
-    for o in range(5):
-        t.delivered(("topic", 0), o)
-    t.delivered(("topic", 1), 100)
-    t.acked(("topic", 0), 0)
-    t.acked(("topic", 0), 1)
+    t.delivered(("topic", 0), range(5))
+    t.delivered(("topic", 1), [100])
+    t.acked(("topic", 0), [1, 0])
     points = t.to_commit()
     assert points == {("topic", 0): 2, ("topic", 1): 100}
     t.committed(points)
     assert t.to_commit() == {}
     t.forget([("topic", 1)])
-    t.acked(("topic", 1), 100)  # late ack for a revoked partition: ignored, no error
+    t.acked(("topic", 1), [100])  # late ack for a revoked partition: ignored, no error
     assert ("topic", 1) not in t.to_commit()
     assert t.pending() == 3
