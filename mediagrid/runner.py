@@ -85,7 +85,8 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
     deadline_ms = ns_to_ms(config.deadlines.budget_ns(cls.DEADLINE))
     out_dir.mkdir(parents=True, exist_ok=True)
     recorder = OutcomeRecorder(deadline_ms, out_dir / "events.jsonl")
-    ctx = RunContext(backend=backend, recorder=recorder, control=RunControl(max_items=frames, duration_s=duration_s))
+    ctx = RunContext(backend=backend, recorder=recorder, control=RunControl(max_items=frames, duration_s=duration_s),
+                     out_dir=out_dir)
     kafka_stats: dict[str, int] = {}
     started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = time.monotonic()

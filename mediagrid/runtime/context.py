@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mediagrid.metrics.recorder import OutcomeRecorder
@@ -14,4 +15,5 @@ class RunContext:
     backend: Backend
     recorder: OutcomeRecorder
     control: RunControl
+    out_dir: Path | None = None  # the run directory: apps write snapshot PNGs and output files here
     kafka: Any = None  # a mediagrid.kafka.session.KafkaSession when the config has a kafka section
