@@ -84,8 +84,7 @@ class PacedSourceOp(Operator):
         if self._t0_ns is None:
             self._t0_ns = at_ns
             self.control.start_clock()
-        grid_index = (at_ns - self._t0_ns + self.period_ns // 2) // self.period_ns
-        return max(grid_index, self._next_index)
+        return max((at_ns - self._t0_ns) // self.period_ns, self._next_index)
 
     @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
@@ -108,7 +107,8 @@ class PacedSourceOp(Operator):
             self.stop_execution()
             return
         self._next_index = index + 1
-        deadline = Deadline.from_budget(self._t0_ns + index * self.period_ns, self.budget_ns)
+        # A tick that fires a little early still cannot capture a frame from the future.
+        deadline = Deadline.from_budget(min(self._t0_ns + index * self.period_ns, at_ns), self.budget_ns)
         frames.stamp(self.metadata, stream=self.stream_id, index=index,
                      pts=index * self.period_ns / NS_PER_S, deadline=deadline)
         self.recorder.stage(SOURCE_STAGE, f"{self.stream_id}:{index}", deadline, deadline.origin_ns)
