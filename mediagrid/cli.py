@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a config value, e.g. --set source.fps=30 (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.add_argument("--metrics-port", type=_positive(int), metavar="P",
+                   help="serve Prometheus metrics on /metrics at this port during the run")
+    p.add_argument("--metrics-host", default="127.0.0.1", metavar="ADDR",
+                   help="address for --metrics-port (default 127.0.0.1; 0.0.0.0 to let a remote Prometheus in)")
 
     p = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
     p.add_argument("--port", type=_positive(int), default=19092)
@@ -111,7 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_app_config(args.config, args.overrides)
     out_dir = args.out or Path("runs") / f"{config.app}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     summary = run_app(config, out_dir=out_dir, duration_s=args.duration, frames=args.frames,
-                      device=args.device, show_progress=False if args.no_progress else None)
+                      device=args.device, show_progress=False if args.no_progress else None,
+                      metrics_port=args.metrics_port, metrics_host=args.metrics_host)
     if sys.stderr.isatty() and not args.no_progress:
         sys.stderr.write("\n")
     _print_run_summary(summary, out_dir)

@@ -75,8 +75,17 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
+def _serve_metrics(config: AppConfig, ctx: RunContext, port: int, host: str) -> Any:
+    from mediagrid.metrics.prometheus import RunCollector, serve_metrics  # noqa: PLC0415
+
+    collector = RunCollector(ctx.recorder, {"app": config.app, "node": config.node.id},
+                             ctx.kafka.stats if ctx.kafka is not None else None)
+    return serve_metrics(collector, port, host)
+
+
 def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None, frames: int | None = None,
-            device: str | None = None, show_progress: bool | None = None) -> dict[str, Any]:
+            device: str | None = None, show_progress: bool | None = None, metrics_port: int | None = None,
+            metrics_host: str = "127.0.0.1") -> dict[str, Any]:
     """Run ``config``'s app until a limit, the end of its input, an error or an interrupt; return the summary."""
     from mediagrid.apps import app_class  # noqa: PLC0415 - imports Holoscan; keep `mediagrid` light
 
@@ -91,16 +100,21 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
     started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = time.monotonic()
     restore_sigterm = _sigterm_as_interrupt()
+    metrics_server = None
     try:
         if config.kafka is not None:
             from mediagrid.kafka.session import KafkaSession  # noqa: PLC0415
 
             ctx.kafka = KafkaSession(config.kafka)
+        if metrics_port is not None:
+            metrics_server = _serve_metrics(config, ctx, metrics_port, metrics_host)
         app = cls(config, ctx)
         _wait(app, ctx, duration_s, sys.stderr.isatty() if show_progress is None else show_progress)
         app.shutdown_async_executor()
     finally:
         restore_sigterm()
+        if metrics_server is not None:
+            metrics_server.shutdown()
         if ctx.kafka is not None:
             ctx.kafka.close()  # flushes deliveries, commits what was acknowledged
             kafka_stats = ctx.kafka.stats()

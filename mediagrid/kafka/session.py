@@ -50,6 +50,7 @@ class KafkaSession:
             stats = bridge.stats()
             totals["max_queue_depth"] = max(totals["max_queue_depth"], stats.pop("max_queue_depth"))
             totals.update(stats)
+        totals["queue_depth"] = sum(bridge.depth() for bridge in self.bridges)
         return {**totals, **self.producer.stats()}
 
     def close(self) -> None:

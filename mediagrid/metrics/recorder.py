@@ -6,6 +6,7 @@ when the item reaches its one end-to-end outcome. Records are kept as compact co
 """
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 from collections import defaultdict
@@ -17,6 +18,26 @@ from mediagrid.runtime.clock import now_ns, ns_to_ms
 from mediagrid.scheduler.deadline import Deadline, Outcome, classify
 
 END_TO_END = "end_to_end"
+#: Upper bounds (ms) of the live latency histogram: around the 16.7 ms frame, 200 ms request and 1 s
+#: telemetry deadlines, so a scrape shows which side of its deadline each stage falls.
+BUCKETS_MS: tuple[float, ...] = (0.5, 1, 2, 5, 10, 16.7, 25, 50, 100, 200, 500, 1000, 2500, 5000, 10000)
+
+
+@dataclass
+class Aggregate:
+    """What a live scrape needs of a series, kept up to date as items arrive (no pass over the items)."""
+
+    tally: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS_MS) + 1))  # last: above all bounds
+    sum_ms: float = 0.0
+
+    def add(self, latency_ms: float, outcome: Outcome) -> None:
+        self.tally[outcome.value] += 1
+        self.buckets[bisect.bisect_left(BUCKETS_MS, latency_ms)] += 1
+        self.sum_ms += latency_ms
+
+    def copy(self) -> Aggregate:
+        return Aggregate(dict(self.tally), list(self.buckets), self.sum_ms)
 
 
 @dataclass
@@ -25,12 +46,16 @@ class Series:
 
     latency_ms: list[float] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
-    tally: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
+    live: Aggregate = field(default_factory=Aggregate)
+
+    @property
+    def tally(self) -> dict[str, int]:
+        return self.live.tally
 
     def add(self, latency_ms: float, outcome: Outcome) -> None:
         self.latency_ms.append(latency_ms)
         self.outcomes.append(outcome)
-        self.tally[outcome.value] += 1
+        self.live.add(latency_ms, outcome)
 
 
 class OutcomeRecorder:
@@ -87,8 +112,13 @@ class OutcomeRecorder:
     def series(self) -> dict[str, Series]:
         """A snapshot copy, safe to summarise while recording goes on."""
         with self._lock:
-            return {name: Series(list(s.latency_ms), list(s.outcomes), dict(s.tally))
+            return {name: Series(list(s.latency_ms), list(s.outcomes), s.live.copy())
                     for name, s in self._series.items()}
+
+    def aggregates(self) -> dict[str, Aggregate]:
+        """Counts, histogram and sum per series: cheap at any size, for metrics scrapes and heartbeats."""
+        with self._lock:
+            return {name: s.live.copy() for name, s in self._series.items()}
 
     def counts(self, name: str = END_TO_END) -> dict[str, int]:
         """Outcome counts so far, cheap enough for a progress line or a heartbeat."""
