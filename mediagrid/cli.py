@@ -17,7 +17,6 @@ from mediagrid.errors import MediagridError, NotAvailableError, UsageError
 
 PENDING = {  # contract commands whose implementation lands with a later issue
     "simulate": "the scheduler and grid issue (#4)",
-    "demo": "the reports and demo issue (#9)",
 }
 
 
@@ -150,6 +149,13 @@ def cmd_produce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mediagrid.demo import run_demo  # noqa: PLC0415
+
+    run_demo(args.duration or 15.0, args.out)
+    return 0
+
+
 def cmd_broker(args: argparse.Namespace) -> int:
     from mediagrid.kafka import serve_foreground  # noqa: PLC0415
 
@@ -167,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging()
     commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker, "report": cmd_report,
-                "produce": cmd_produce}
+                "produce": cmd_produce, "demo": cmd_demo}
     try:
         if args.command in PENDING:
             raise NotAvailableError(f"'mediagrid {args.command}' is not available yet; it lands with "
