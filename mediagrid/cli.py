@@ -16,7 +16,6 @@ from typing import Any
 from mediagrid.errors import MediagridError, NotAvailableError, UsageError
 
 PENDING = {  # contract commands whose implementation lands with a later issue
-    "simulate": "the scheduler and grid issue (#4)",
 }
 
 
@@ -156,6 +155,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from mediagrid.grid import simulate  # noqa: PLC0415
+
+    out_dir = args.out or Path("runs") / f"simulate-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    summary = simulate(args.topology, args.workload, out_dir)
+    print(f"{summary['requests']:,} requests, {summary['sessions']:,} sessions, SLA {summary['sla_ms']:g} ms")
+    print(f"{'strategy':<10} {'goodput/s':>10} {'miss rate':>10} {'p99 ms':>8} {'util':>6} {'$/item':>10} "
+          f"{'burst goodput/s':>16} {'burst miss':>11}")
+    for name, s in summary["strategies"].items():
+        o, b = s["outcomes"], s["burst"]
+        burst = (f"{b['goodput_rps']:>16,.0f} {b['miss_rate']:>11.2%}" if b else f"{'-':>16} {'-':>11}")
+        p99 = f"{o['p99_ms']:>8.1f}" if o["p99_ms"] is not None else f"{'-':>8}"
+        print(f"{name:<10} {s['goodput_rps']:>10,.0f} {o['miss_rate']:>10.2%} {p99} {s['utilization']:>6.0%} "
+              f"{s['cost']['per_item']:>10.2e} {burst}")
+    print(f"summary: {Path(out_dir) / 'summary.json'}  plot: {Path(out_dir) / 'simulation.svg'}")
+    return 0
+
+
 def cmd_broker(args: argparse.Namespace) -> int:
     from mediagrid.kafka import serve_foreground  # noqa: PLC0415
 
@@ -173,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging()
     commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker, "report": cmd_report,
-                "produce": cmd_produce, "demo": cmd_demo}
+                "produce": cmd_produce, "demo": cmd_demo, "simulate": cmd_simulate}
     try:
         if args.command in PENDING:
             raise NotAvailableError(f"'mediagrid {args.command}' is not available yet; it lands with "
