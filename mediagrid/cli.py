@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workload", metavar="FILE")
     p.add_argument("--out", type=Path, metavar="DIR")
 
+    p = sub.add_parser("grid", help="the grid control plane")
+    grid = p.add_subparsers(dest="grid_command", required=True, metavar="ACTION")
+    p = grid.add_parser("serve", help="place sessions from heartbeats and requests on Kafka; re-place the sessions of lost nodes")
+    p.add_argument("topology", metavar="TOPOLOGY")
+    p.add_argument("--bootstrap", required=True, metavar="HOST:PORT")
+    p.add_argument("--strategy", choices=("grid", "nearest", "central", "random"), default="grid")
+
     p = sub.add_parser("demo", help="embedded end-to-end run of every use case")
     p.add_argument("--duration", type=_positive(float), metavar="S")
     p.add_argument("--out", type=Path, metavar="DIR")
@@ -173,6 +180,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grid(args: argparse.Namespace) -> int:
+    from mediagrid.grid.serve import serve_foreground  # noqa: PLC0415
+
+    return serve_foreground(args.topology, args.bootstrap, args.strategy)
+
+
 def cmd_broker(args: argparse.Namespace) -> int:
     from mediagrid.kafka import serve_foreground  # noqa: PLC0415
 
@@ -190,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging()
     commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker, "report": cmd_report,
-                "produce": cmd_produce, "demo": cmd_demo, "simulate": cmd_simulate}
+                "produce": cmd_produce, "demo": cmd_demo, "simulate": cmd_simulate,
+                "grid": cmd_grid}
     try:
         if args.command in PENDING:
             raise NotAvailableError(f"'mediagrid {args.command}' is not available yet; it lands with "

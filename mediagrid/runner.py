@@ -100,12 +100,15 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
     started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = time.monotonic()
     restore_sigterm = _sigterm_as_interrupt()
-    metrics_server = None
+    metrics_server = heartbeat = None
     try:
         if config.kafka is not None:
+            from mediagrid.grid.heartbeat import HeartbeatPublisher  # noqa: PLC0415
             from mediagrid.kafka.session import KafkaSession  # noqa: PLC0415
 
             ctx.kafka = KafkaSession(config.kafka)
+            if config.node.heartbeat_ms > 0:
+                heartbeat = HeartbeatPublisher(ctx.kafka, config.node, config.app, recorder).start()
         if metrics_port is not None:
             metrics_server = _serve_metrics(config, ctx, metrics_port, metrics_host)
         app = cls(config, ctx)
@@ -115,6 +118,8 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
         restore_sigterm()
         if metrics_server is not None:
             metrics_server.shutdown()
+        if heartbeat is not None:
+            heartbeat.stop()  # the last heartbeat says "down": the control plane moves our sessions now
         if ctx.kafka is not None:
             ctx.kafka.close()  # flushes deliveries, commits what was acknowledged
             kafka_stats = ctx.kafka.stats()

@@ -20,11 +20,12 @@ COMMON_SECTIONS = frozenset({"app", "node", "device", "kafka", "deadlines", "sou
 
 @dataclass(frozen=True)
 class NodeConfig:
-    """This edge node's identity in the grid."""
+    """This edge node's identity in the grid, and how often it tells the control plane it is alive."""
 
     id: str
     site: str
     jurisdiction: str
+    heartbeat_ms: float = 1000.0
 
 
 @dataclass(frozen=True)

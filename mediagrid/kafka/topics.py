@@ -40,6 +40,7 @@ DEFAULT_TOPICS: Mapping[str, str] = MappingProxyType({
     "captions": "mg.captions",
     "grid.node-status": "mg.grid.node-status",
     "grid.placements": "mg.grid.placements",
+    "grid.placement-requests": "mg.grid.placement-requests",
     "dlq": "mg.dlq",
     "ingest.relay": "mg.ingest.relay",
 })

@@ -1,0 +1,98 @@
+"""The live control plane over a real broker: three `mediagrid run` nodes heartbeat, sessions are placed on
+them; a node killed with SIGKILL has its sessions re-placed on live nodes once it misses two heartbeats,
+and a node stopped cleanly announces it and has its sessions moved at once."""
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mediagrid.kafka.topics import encode
+from tests.conftest import REPO
+from tests.integration.conftest import unique_topic
+from tests.integration.kafka_helpers import produce, read_topic, start_ingest, stop_ingest
+
+pytestmark = pytest.mark.integration
+
+TOPOLOGY = "configs/topologies/metro-4site.yaml"
+NODES = (("edge-t-north", "edge-north"), ("edge-t-east", "edge-east"), ("edge-t-south", "edge-south"))
+
+
+def _latest(decisions: list[dict]) -> dict[str, dict]:
+    return {d["session_id"]: d for d in decisions}
+
+
+def test_lost_node_sessions_are_replaced(tansu_broker, tmp_path):
+    bootstrap = tansu_broker.bootstrap
+    plane = subprocess.Popen([sys.executable, "-m", "mediagrid.cli", "grid", "serve", TOPOLOGY, "--bootstrap",
+                              bootstrap], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    config = tmp_path / "node.yaml"
+    config.write_text(f"""
+app: ingest
+node: {{id: x, site: x, jurisdiction: DE, heartbeat_ms: 500}}
+device: cpu
+kafka: {{bootstrap: "{bootstrap}", group: {unique_topic("g")}, topics: {{commerce.requests: {unique_topic("req")}}},
+        session_timeout_ms: 3000}}
+deadlines: {{message_ms: 1000}}
+ingest: {{roles: [commerce.requests]}}
+""")
+    nodes = {node: start_ingest(config, tmp_path / node, f"node.id={node}", f"node.site={site}")
+             for node, site in NODES}
+    try:
+        # wait until the control plane has heard all three: a probe session per node's district
+        sessions = [f"s-{i:03d}" for i in range(9)]
+        decisions: list[dict] = []
+        for attempt in range(30):
+            produce(bootstrap, "mg.grid.placement-requests",
+                    [(s.encode(), encode({"v": 1, "ts_ms": time.time_ns() // 1_000_000, "session_id": s, "region": "north", "rate_rps": 5}))
+                     for s in sessions])
+            decisions = read_topic(bootstrap, "mg.grid.placements",
+                                   lambda got: set(sessions) <= set(_latest(got)), timeout_s=2)
+            placed = _latest(decisions)
+            if set(sessions) <= set(placed) and len({d["node_id"] for d in placed.values()}) >= 2:
+                break
+        placed = _latest(decisions)
+        assert set(sessions) <= set(placed), "sessions were not placed"
+        assert {d["node_id"] for d in placed.values()} <= {n for n, _ in NODES}
+        victim = max({d["node_id"] for d in placed.values()},
+                     key=lambda n: sum(d["node_id"] == n for d in placed.values()))
+        moved = {s for s, d in placed.items() if d["node_id"] == victim}
+        nodes[victim].send_signal(signal.SIGKILL)
+        nodes[victim].wait(10)
+
+        def replaced(got: list[dict]) -> bool:
+            latest = _latest(got)
+            return all(s in latest and latest[s]["node_id"] != victim for s in moved)
+
+        after = _latest(read_topic(bootstrap, "mg.grid.placements", replaced, timeout_s=30))
+        for session in moved:
+            decision = after[session]
+            assert decision["node_id"] != victim and decision["node_id"] in {n for n, _ in NODES}
+            why = decision["reasons"][0]
+            assert why.startswith(f"re-placed: node {victim} missed its heartbeats"), why
+            silent = float(re.search(r"silent ([0-9.]+) s > 2 x 0.5 s", why).group(1))
+            assert 1.0 < silent < 5.0  # declared lost after two 0.5 s intervals, not before
+
+        # a clean stop is announced: the sessions on that node move without waiting for silence
+        survivor = next(n for n, _ in NODES if n != victim and any(d["node_id"] == n for d in after.values()))
+        on_survivor = {s for s, d in after.items() if d["node_id"] == survivor}
+        code, stderr = stop_ingest(nodes[survivor])
+        assert code == 0, stderr
+        final = _latest(read_topic(bootstrap, "mg.grid.placements",
+                                   lambda got: all(s in _latest(got) and _latest(got)[s]["node_id"] != survivor
+                                                   for s in on_survivor),
+                                   timeout_s=20))
+        assert all(final[s]["reasons"][0] == f"re-placed: node {survivor} announced it is going down"
+                   for s in on_survivor)
+    finally:
+        for proc in nodes.values():
+            if proc.poll() is None:
+                stop_ingest(proc)
+        plane.send_signal(signal.SIGINT)
+        out, err = plane.communicate(timeout=20)
+    assert plane.returncode == 0, err
+    assert "re-placed" in out
