@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--fps", type=float, default=60.0)
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--results", type=Path, default=REPO / "perf" / "results")
     args = parser.parse_args()
 
@@ -39,12 +40,13 @@ def main() -> None:
         'sink.kind="null"'])
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        summary = run_app(config, out_dir=Path(tmp), duration_s=args.duration, device="cpu", show_progress=False)
+        summary = run_app(config, out_dir=Path(tmp), duration_s=args.duration, device=args.device,
+                          show_progress=False)
         events = [json.loads(line) for line in (Path(tmp) / "events.jsonl").read_text().splitlines()]
     jitter = np.array([e["stages"]["source"] for e in events if "source" in e["stages"] and e["outcome"] != "dropped"])
     e2e = summary["end_to_end"]
     result = {
-        "benchmark": "passthrough", "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "benchmark": "passthrough", "device": summary["device"], "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "frame": f"{args.width}x{args.height}@{args.fps:g}", "duration_s": args.duration,
         "frames": e2e["count"], "miss_rate": e2e["miss_rate"],
         "latency_ms": {k: e2e[k] for k in ("p50_ms", "p99_ms", "p999_ms", "max_ms")},
@@ -56,7 +58,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     lines = [
-        f"passthrough {result['frame']} for {args.duration:g} s on {os.cpu_count()} CPUs "
+        f"passthrough {result['frame']} on {summary['device']} for {args.duration:g} s, {os.cpu_count()} CPUs "
         f"(load {result['loadavg_1m']['before']} -> {result['loadavg_1m']['after']})",
         f"  frames {e2e['count']}, miss rate {e2e['miss_rate']:.4%} (deadline {e2e['deadline_ms']} ms)",
         f"  latency  p50 {e2e['p50_ms']:.3f} ms  p99 {e2e['p99_ms']:.3f} ms  p99.9 {e2e['p999_ms']:.3f} ms  "
@@ -66,9 +68,11 @@ def main() -> None:
         "  stage p99: " + ", ".join(f"{k} {v:.3f} ms" for k, v in result["stages_p99_ms"].items()),
     ]
     print("\n".join(lines))
+    print(f"RESULT passthrough_{args.device} frame p99 {e2e['p99_ms']:.3f} ms, miss rate {e2e['miss_rate']:.4%}")
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "passthrough.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.results / "passthrough.md").write_text("# perf/passthrough.py\n\n```\n" + "\n".join(lines) + "\n```\n")
+    name = "passthrough" if args.device == "cpu" else "passthrough_gpu"
+    (args.results / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.results / f"{name}.md").write_text("# perf/passthrough.py\n\n```\n" + "\n".join(lines) + "\n```\n")
 
 
 if __name__ == "__main__":
