@@ -12,17 +12,6 @@ from mediagrid.kafka.broker_process import Broker, free_port
 from mediagrid.kafka.tansu import TansuBroker
 from mediagrid.kafka.wire import answers_kafka
 
-__all__ = [
-    "ENGINES",
-    "ApacheKafkaBroker",
-    "Broker",
-    "TansuBroker",
-    "embedded_bootstrap",
-    "free_port",
-    "kafka_jars_dir",
-    "serve_foreground",
-    "start_broker",
-]
 
 ENGINES: dict[str, type[Broker]] = {"tansu": TansuBroker, "kafka": ApacheKafkaBroker}
 EMBEDDED_PORT = 19092

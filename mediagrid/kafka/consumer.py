@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
+from mediagrid.config import KafkaConfig
 from mediagrid.kafka.loop import LoopThread
 from mediagrid.kafka.offsets import OffsetTracker
 from mediagrid.kafka.producer import OutRecord, SharedProducer
@@ -54,20 +55,6 @@ class KafkaItem:
         return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
 
 
-@dataclass(frozen=True)
-class BridgeSettings:
-    bootstrap: str
-    group: str
-    subscriptions: Mapping[str, str]  # topic name -> role (which schema its messages follow)
-    dead_letter_topic: str = "mg.dlq"
-    max_queue: int = 10_000
-    max_message_bytes: int = 1_048_576
-    commit_interval_ms: float = 200.0
-    fetch_max_wait_ms: int = 20
-    session_timeout_ms: int = 10_000
-    auto_offset_reset: str = "earliest"
-
-
 class _Rebalance(ConsumerRebalanceListener):
     def __init__(self, bridge: ConsumerBridge) -> None:
         self.bridge = bridge
@@ -81,9 +68,13 @@ class _Rebalance(ConsumerRebalanceListener):
 
 
 class ConsumerBridge:
-    def __init__(self, settings: BridgeSettings, loop: LoopThread, producer: SharedProducer,
-                 on_ready: Callable[[], None] | None = None) -> None:
-        self.settings = settings
+    def __init__(self, config: KafkaConfig, bootstrap: str, subscriptions: Mapping[str, str], loop: LoopThread,
+                 producer: SharedProducer, on_ready: Callable[[], None] | None = None) -> None:
+        """``subscriptions`` maps each topic name to its role (which schema its messages follow);
+        ``bootstrap`` is the resolved broker list (``config.bootstrap`` may say ``embedded``)."""
+        self.config = config
+        self.bootstrap = bootstrap
+        self.subscriptions = dict(subscriptions)
         self.tracker = OffsetTracker()
         self.on_ready = on_ready or (lambda: None)
         self._loop = loop
@@ -141,14 +132,14 @@ class ConsumerBridge:
 
     # -- the consumer loop (on the LoopThread) -----------------------------------------------------------
     async def _run(self) -> None:
-        s = self.settings
+        s = self.config
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=s.bootstrap, group_id=s.group, enable_auto_commit=False,
-            auto_offset_reset=s.auto_offset_reset, fetch_max_wait_ms=s.fetch_max_wait_ms,
+            bootstrap_servers=self.bootstrap, group_id=s.group, enable_auto_commit=False,
+            auto_offset_reset="earliest", fetch_max_wait_ms=s.fetch_max_wait_ms,
             session_timeout_ms=s.session_timeout_ms, heartbeat_interval_ms=max(s.session_timeout_ms // 3, 100),
             max_partition_fetch_bytes=max(s.max_message_bytes + 1024, 1 << 20),
         )
-        self._consumer.subscribe(list(s.subscriptions), listener=_Rebalance(self))
+        self._consumer.subscribe(list(self.subscriptions), listener=_Rebalance(self))
         await self._start_with_retry()
         last_commit = asyncio.get_running_loop().time()
         try:
@@ -177,7 +168,7 @@ class ConsumerBridge:
                 await self._consumer.start()
                 return
             except KafkaError as exc:
-                log.warning("consumer cannot reach %s yet (%s); retrying", self.settings.bootstrap, exc)
+                log.warning("consumer cannot reach %s yet (%s); retrying", self.bootstrap, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -185,23 +176,23 @@ class ConsumerBridge:
         consumer = self._consumer
         consumer.pause(*consumer.assignment())
         self._room.clear()
-        if self.depth() >= self.settings.max_queue:
+        if self.depth() >= self.config.max_queue:
             try:
                 await asyncio.wait_for(self._room.wait(), timeout=_POLL_MS / 1000)
             except asyncio.TimeoutError:
                 pass
-        if self.depth() < self.settings.max_queue:
+        if self.depth() < self.config.max_queue:
             consumer.resume(*consumer.assignment())
 
     def _accept(self, batches: Mapping[TopicPartition, list[Any]]) -> None:
         items: list[KafkaItem] = []
-        s = self.settings
+        s = self.config
         received = now_ns()
         wall_to_mono = wall_to_monotonic_ns(0)  # one clock offset per fetch, not two clock reads per record
         for tp, records in batches.items():
             if not records:
                 continue
-            role = s.subscriptions[tp.topic]
+            role = self.subscriptions[tp.topic]
             self.tracker.delivered(tp, [r.offset for r in records])
             self._committed_from.setdefault(tp, records[0].offset)
             self.consumed += len(records)
@@ -227,7 +218,7 @@ class ConsumerBridge:
                 self.dead_lettered += 1
                 self.tracker.acked(tp, [record.offset])
 
-        asyncio.ensure_future(self._producer.send_batch([OutRecord(self.settings.dead_letter_topic, letter,
+        asyncio.ensure_future(self._producer.send_batch([OutRecord(self.config.dead_letter_topic, letter,
                                                                    record.key)], done))
 
     async def _producer_flush(self) -> None:

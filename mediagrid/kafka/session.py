@@ -9,7 +9,7 @@ from typing import Any
 
 from mediagrid.config import KafkaConfig
 from mediagrid.kafka.brokers import embedded_bootstrap
-from mediagrid.kafka.consumer import BridgeSettings, ConsumerBridge
+from mediagrid.kafka.consumer import ConsumerBridge
 from mediagrid.kafka.loop import LoopThread
 from mediagrid.kafka.producer import SharedProducer
 from mediagrid.kafka.topics import topic_name
@@ -33,13 +33,8 @@ class KafkaSession:
 
     def consume(self, roles: Iterable[str]) -> ConsumerBridge:
         """A started bridge over the topics of ``roles``; items wait in its bounded queue for the graph."""
-        c = self.config
-        settings = BridgeSettings(
-            bootstrap=self.bootstrap, group=c.group, subscriptions={self.topic(r): r for r in roles},
-            dead_letter_topic=c.dead_letter_topic, max_queue=c.max_queue, max_message_bytes=c.max_message_bytes,
-            commit_interval_ms=c.commit_interval_ms, fetch_max_wait_ms=c.fetch_max_wait_ms,
-            session_timeout_ms=c.session_timeout_ms)
-        bridge = ConsumerBridge(settings, self.loop, self.producer)
+        bridge = ConsumerBridge(self.config, self.bootstrap, {self.topic(r): r for r in roles}, self.loop,
+                                self.producer)
         self.bridges.append(bridge.start())
         return bridge
 
