@@ -102,13 +102,18 @@ class KafkaSinkOp(Operator):
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         batch: list[Outgoing] = op_input.receive("out")
         if batch:
-            self.producer.send([o.record for o in batch], lambda error, batch=batch: self._delivered(batch, error))
+            sent = now_ns()
+            self.producer.send([o.record for o in batch],
+                               lambda error, batch=batch, sent=sent: self._delivered(batch, sent, error))
 
-    def _delivered(self, batch: list[Outgoing], error: BaseException | None) -> None:
+    def _delivered(self, batch: list[Outgoing], sent_ns: int, error: BaseException | None) -> None:
         """On the Kafka thread. A failed delivery is counted as dropped and not acknowledged: the input
         stays uncommitted and is read again after a restart."""
+        done = now_ns()
         for out in batch:
-            self.recorder.finish(out.item_id, out.deadline, degraded=out.degraded, dropped=error is not None)
+            flags = {"degraded": out.degraded, "dropped": error is not None}
+            self.recorder.stage(self.STAGE, out.item_id, out.deadline, sent_ns, done, **flags)
+            self.recorder.finish(out.item_id, out.deadline, done, **flags)
         if error is None:
             self.ack([item for out in batch for item in out.inputs])
 
