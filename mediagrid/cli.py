@@ -6,13 +6,13 @@ Every failure the user can cause ends in one readable message on stderr and a no
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mediagrid import logs
 from mediagrid.errors import MediagridError, NotAvailableError, UsageError
 
 PENDING = {  # contract commands whose implementation lands with a later issue
@@ -192,16 +192,9 @@ def cmd_broker(args: argparse.Namespace) -> int:
     return serve_foreground(args.engine, args.port)
 
 
-def _configure_logging() -> None:
-    """Our warnings on stderr, one line each; aiokafka's retry chatter (topic not yet created, coordinator
-    moving) only when it becomes an error."""
-    logging.basicConfig(level=logging.WARNING, format="mediagrid %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _configure_logging()
+    logs.configure()
     commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker, "report": cmd_report,
                 "produce": cmd_produce, "demo": cmd_demo, "simulate": cmd_simulate,
                 "grid": cmd_grid}

@@ -104,12 +104,17 @@ def start_ingest(config: Path, out: Path, *overrides: str) -> subprocess.Popen:
     for override in overrides:
         args += ["--set", override]
     env = {**os.environ, "HOLOSCAN_LOG_LEVEL": "ERROR"}
-    return subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out.mkdir(parents=True, exist_ok=True)
+    # stderr to a file, not a pipe: nobody reads a pipe until the end, and a full one blocks the writer
+    with open(out / "stderr.log", "w") as log:
+        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
+    proc.stderr_path = out / "stderr.log"  # type: ignore[attr-defined]
+    return proc
 
 
 def stop_ingest(proc: subprocess.Popen, timeout_s: float = 30) -> tuple[int, str]:
     """Ctrl-C, as an operator would; returns (exit code, stderr)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=timeout_s)
-    return proc.returncode, stderr
+    proc.wait(timeout=timeout_s)
+    return proc.returncode, proc.stderr_path.read_text()  # type: ignore[attr-defined]

@@ -28,8 +28,9 @@ def _latest(decisions: list[dict]) -> dict[str, dict]:
 
 def test_lost_node_sessions_are_replaced(tansu_broker, tmp_path):
     bootstrap = tansu_broker.bootstrap
+    plane_log = (tmp_path / "plane.log").open("w")  # a file, not a pipe nobody reads until the end
     plane = subprocess.Popen([sys.executable, "-m", "mediagrid.cli", "grid", "serve", TOPOLOGY, "--bootstrap",
-                              bootstrap], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              bootstrap], cwd=REPO, stdout=subprocess.PIPE, stderr=plane_log, text=True)
     config = tmp_path / "node.yaml"
     config.write_text(f"""
 app: ingest
@@ -93,6 +94,7 @@ ingest: {{roles: [commerce.requests]}}
             if proc.poll() is None:
                 stop_ingest(proc)
         plane.send_signal(signal.SIGINT)
-        out, err = plane.communicate(timeout=20)
-    assert plane.returncode == 0, err
+        out, _ = plane.communicate(timeout=20)
+        plane_log.close()
+    assert plane.returncode == 0, (tmp_path / "plane.log").read_text()
     assert "re-placed" in out
