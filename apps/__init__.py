@@ -11,6 +11,7 @@ from typing import Any
 REGISTRY: dict[str, str] = {
     "passthrough": "passthrough:PassthroughApp",
     "ingest": "ingest:IngestApp",
+    "live_translation": "live_translation:LiveTranslationApp",
 }
 
 

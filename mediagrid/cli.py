@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", required=True, metavar="HOST:PORT")
     p.add_argument("--strategy", choices=("grid", "nearest", "central", "random"), default="grid")
 
+    p = sub.add_parser("speech-server", help="run the embedded Riva-compatible speech server in the foreground")
+    p.add_argument("--port", type=_positive(int), default=50051)
+    p.add_argument("--host", default="127.0.0.1")
+
     p = sub.add_parser("demo", help="embedded end-to-end run of every use case")
     p.add_argument("--duration", type=_positive(float), metavar="S")
     p.add_argument("--out", type=Path, metavar="DIR")
@@ -186,6 +190,12 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return serve_foreground(args.topology, args.bootstrap, args.strategy)
 
 
+def cmd_speech_server(args: argparse.Namespace) -> int:
+    from mediagrid.services.riva import serve_foreground  # noqa: PLC0415
+
+    return serve_foreground(args.port, args.host)
+
+
 def cmd_broker(args: argparse.Namespace) -> int:
     from mediagrid.kafka import serve_foreground  # noqa: PLC0415
 
@@ -197,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure()
     commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker, "report": cmd_report,
                 "produce": cmd_produce, "demo": cmd_demo, "simulate": cmd_simulate,
-                "grid": cmd_grid}
+                "grid": cmd_grid, "speech-server": cmd_speech_server}
     try:
         if args.command in PENDING:
             raise NotAvailableError(f"'mediagrid {args.command}' is not available yet; it lands with "

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mediagrid needs that pip cannot bring: a Java runtime and Maven (Apache
 # Kafka for CI), ffmpeg (ffprobe checks media the project writes), kcat (an independent Kafka client for tests),
-# Chromium with a font (the report's browser test). Only what is missing is installed, and
+# Chromium with a font (the report's browser test), Apertium English-Spanish (the speech translation). Only what is missing is installed, and
 # only as root; otherwise it names what to install and fails.
 set -euo pipefail
 
-declare -A need=(  # command -> Debian package(s)
+declare -A need=(  # command (or a file it needs) -> Debian package(s)
   [java]=default-jre-headless
   [mvn]=maven
   [ffprobe]=ffmpeg
   [kcat]=kcat
   [chromium]="chromium fonts-dejavu-core"
+  [/usr/share/apertium/modes/eng-spa.mode]="apertium apertium-eng-spa"
 )
 missing=()
 for cmd in "${!need[@]}"; do
   # shellcheck disable=SC2206 # a value may name several packages
-  command -v "$cmd" >/dev/null 2>&1 || missing+=(${need[$cmd]})
+  command -v "$cmd" >/dev/null 2>&1 || [ -e "$cmd" ] || missing+=(${need[$cmd]})
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system packages: all present"

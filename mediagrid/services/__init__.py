@@ -1,0 +1,1 @@
+"""Services beside the Holoscan graph: inference-server clients and launchers, the item catalog and its index."""
