@@ -1,14 +1,15 @@
 # The README's two commands: `make demo` and `make test`. Each sets up what is missing first: the .venv with
-# every Python package, Debian packages (as root), and the Apache Kafka jars from Maven Central.
+# every Python package, Debian packages (as root), the Apache Kafka jars from Maven Central, and the Triton
+# server's own venv.
 
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo system-packages kafka-jars clean
+.PHONY: setup test demo system-packages kafka-jars triton-venv clean
 
-setup: system-packages $(STAMP) kafka-jars
+setup: system-packages $(STAMP) kafka-jars triton-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,11 @@ system-packages:
 
 kafka-jars:
 	bash tools/kafka/fetch-jars.sh
+
+# Triton Inference Server runs from a venv of its own (nvidia-pytriton pins numpy<2); mediagrid talks to it
+# only through tritonclient.
+triton-venv:
+	bash tools/triton/setup-venv.sh
 
 test: setup
 	$(PY) -m pytest -v

@@ -12,6 +12,7 @@ REGISTRY: dict[str, str] = {
     "passthrough": "passthrough:PassthroughApp",
     "ingest": "ingest:IngestApp",
     "live_translation": "live_translation:LiveTranslationApp",
+    "recsys_rerank": "recsys_rerank:RecsysRerankApp",
 }
 
 

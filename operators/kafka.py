@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mediagrid.kafka.consumer import ConsumerBridge, KafkaItem
@@ -73,13 +73,19 @@ class KafkaSourceOp(Operator):
 
 @dataclass(slots=True)
 class Outgoing:
-    """One output record and the input items it answers; they are acknowledged when it is delivered."""
+    """One output record and the input items it answers; they are acknowledged when it is delivered.
+
+    ``dropped`` marks an answer that says "too late" (still delivered, so the asker stops waiting);
+    ``fields`` go into the item's line in events.jsonl.
+    """
 
     record: OutRecord
     inputs: list[KafkaItem]
     item_id: str
     deadline: Deadline
     degraded: bool = False
+    dropped: bool = False
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 class KafkaSinkOp(Operator):
@@ -111,9 +117,9 @@ class KafkaSinkOp(Operator):
         stays uncommitted and is read again after a restart."""
         done = now_ns()
         for out in batch:
-            flags = {"degraded": out.degraded, "dropped": error is not None}
+            flags = {"degraded": out.degraded, "dropped": out.dropped or error is not None}
             self.recorder.stage(self.STAGE, out.item_id, out.deadline, sent_ns, done, **flags)
-            self.recorder.finish(out.item_id, out.deadline, done, **flags)
+            self.recorder.finish(out.item_id, out.deadline, done, **flags, **out.fields)
         if error is None:
             self.ack([item for out in batch for item in out.inputs])
 
