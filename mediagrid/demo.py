@@ -30,10 +30,28 @@ class DemoApp:
     outputs: tuple[str, ...] = field(default=())  # files the app writes into its run directory
 
 
-APPS: tuple[DemoApp, ...] = (
-    DemoApp("passthrough", "configs/passthrough.yaml", kafka=False),
-    DemoApp("ingest", "configs/ingest.yaml", kafka=True, overrides=("kafka.session_timeout_ms=3000",)),
-)
+def _triton_ready() -> bool:
+    """The Triton server is used when its venv was set up (make triton-venv), else the in-process encoder."""
+    from mediagrid.services.triton import TritonError, server_dir, triton_venv  # noqa: PLC0415
+
+    try:
+        server_dir(triton_venv())
+    except TritonError:
+        return False
+    return True
+
+
+def demo_apps() -> tuple[DemoApp, ...]:
+    # Tansu makes a join wait half a session timeout; each app reads only the traffic of its own window
+    fast_join = ("kafka.session_timeout_ms=3000", "kafka.auto_offset_reset=latest")
+    return (
+        DemoApp("passthrough", "configs/passthrough.yaml", kafka=False),
+        DemoApp("ingest", "configs/ingest.yaml", kafka=True, overrides=fast_join),
+        DemoApp("recsys_rerank", "configs/recsys_rerank.yaml", kafka=True,
+                overrides=(*fast_join, *(() if _triton_ready() else ("recsys.encoder.triton=none",)))),
+        DemoApp("live_translation", "configs/live_translation.yaml", kafka=False,
+                outputs=("live_translation.mp4", "captions.vtt")),
+    )
 
 
 def _publish(bootstrap: str, duration_s: float, errors: list[BaseException]) -> None:
@@ -62,13 +80,14 @@ def run_demo(duration_s: float = 15.0, out_dir: Path | None = None) -> Path:
 
     out_dir = Path(out_dir or Path("runs") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    apps = demo_apps()
     bootstrap, broker = embedded_bootstrap()
     print(f"demo: broker {bootstrap}{' (started here)' if broker else ' (reused)'}; runs in {out_dir}")
     finished: list[Path] = []
     failed: list[str] = []  # apps that exited non-zero
     try:
-        for number, app in enumerate(APPS, start=1):
-            print(f"demo [{number}/{len(APPS)}] {app.name}: {duration_s:g} s ...", flush=True)
+        for number, app in enumerate(apps, start=1):
+            print(f"demo [{number}/{len(apps)}] {app.name}: {duration_s:g} s ...", flush=True)
             errors: list[BaseException] = []
             publisher = None
             if app.kafka:
@@ -87,7 +106,7 @@ def run_demo(duration_s: float = 15.0, out_dir: Path | None = None) -> Path:
     finally:
         if broker is not None:
             broker.stop()
-    outputs = {a.name: [out_dir / a.name / f for f in a.outputs if (out_dir / a.name / f).exists()] for a in APPS}
+    outputs = {a.name: [out_dir / a.name / f for f in a.outputs if (out_dir / a.name / f).exists()] for a in apps}
     index, table = write_index(out_dir, finished, outputs)
     print(table)
     for name, files in outputs.items():

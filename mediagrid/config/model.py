@@ -41,6 +41,7 @@ class KafkaConfig:
     fetch_max_wait_ms: int = 20
     session_timeout_ms: int = 10_000
     dead_letter_topic: str = "mg.dlq"
+    auto_offset_reset: str = "earliest"
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ class ConsumerBridge:
         s = self.config
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=s.group, enable_auto_commit=False,
-            auto_offset_reset="earliest", fetch_max_wait_ms=s.fetch_max_wait_ms,
+            auto_offset_reset=s.auto_offset_reset, fetch_max_wait_ms=s.fetch_max_wait_ms,
             session_timeout_ms=s.session_timeout_ms, heartbeat_interval_ms=max(s.session_timeout_ms // 3, 100),
             max_partition_fetch_bytes=max(s.max_message_bytes + 1024, 1 << 20),
         )
