@@ -8,21 +8,28 @@ from mediagrid.runtime.context import RunContext
 from mediagrid.operators.video import FileSinkOp, FileSourceOp, NullSinkOp, SyntheticSourceOp
 
 
-def make_source(app: Any, config: AppConfig, ctx: RunContext, budget_ns: int) -> Any:
-    """A paced video source as the config's ``source`` section describes (shared by the video apps)."""
+def make_source(app: Any, config: AppConfig, ctx: RunContext, budget_ns: int, *, pacing: str = "realtime",
+                fps: float | None = None) -> Any:
+    """A video source as the config's ``source`` section describes (shared by the video apps).
+
+    ``pacing`` is ``realtime`` (a live tick grid) or ``throughput`` (as fast as the path takes frames);
+    ``fps`` stands in for a file source's rate when the config leaves ``source.fps`` out.
+    """
     src = config.source
-    common = dict(stream_id=config.node.id, fps=src.fps, budget_ns=budget_ns, recorder=ctx.recorder,
-                  control=ctx.control, backend=ctx.backend, name="source")
+    common = dict(stream_id=config.node.id, fps=src.fps or fps, budget_ns=budget_ns, recorder=ctx.recorder,
+                  control=ctx.control, backend=ctx.backend, pacing=pacing, name="source")
     if src.kind == "file":
         return FileSourceOp(app, path=src.path, loop=src.loop, **common)
     return SyntheticSourceOp(app, width=src.width, height=src.height, pattern=src.pattern, **common)
 
 
-def make_sink(app: Any, config: AppConfig, ctx: RunContext) -> Any:
-    """The config's ``sink``: ``null`` discards, ``file`` encodes (shared by the video apps)."""
+def make_sink(app: Any, config: AppConfig, ctx: RunContext, *, fps: float | None = None,
+              frame_size: tuple[int, int] | None = None) -> Any:
+    """The config's ``sink``: ``null`` discards, ``file`` encodes (shared by the video apps); ``fps`` as in
+    :func:`make_source`; with ``frame_size`` (width, height) the encoder starts before the first frame."""
     sink = config.sink
-    common = dict(recorder=ctx.recorder, control=ctx.control, name="sink")
+    common = dict(recorder=ctx.recorder, control=ctx.control, backend=ctx.backend, name="sink")
     if sink.kind == "file":
-        return FileSinkOp(app, path=sink.path, fps=config.source.fps, codec=sink.codec, preset=sink.preset,
-                          backend=ctx.backend, **common)
+        return FileSinkOp(app, path=sink.path, fps=config.source.fps or fps, codec=sink.codec, preset=sink.preset,
+                          frame_size=frame_size, **common)
     return NullSinkOp(app, **common)

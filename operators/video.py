@@ -1,19 +1,23 @@
 """Video sources and sinks, written once for numpy and cupy.
 
-Sources behave like a live feed: frame ``i`` belongs to the tick ``t0 + i / fps`` of a fixed grid (a
-``PeriodicCondition`` that never catches up). When the node falls behind, the frames whose tick has passed
-are not queued for later, they are recorded as ``dropped`` at the ``source`` stage, exactly as a live
-capture would lose them, so a slow node shows up in the counts instead of as a growing delay.
+With ``pacing="realtime"`` (the default) sources behave like a live feed: frame ``i`` belongs to the tick
+``t0 + i / fps`` of a fixed grid (a ``PeriodicCondition`` that never catches up). When the node falls behind,
+the frames whose tick has passed are not queued for later, they are recorded as ``dropped`` at the
+``source`` stage, exactly as a live capture would lose them, so a slow node shows up in the counts instead
+of as a growing delay. With ``pacing="throughput"`` a source has no tick: it emits the next frame as soon as
+the path downstream has room (file transcoding, capacity measurements), each frame's budget counting from
+its emission, and no frame is ever lost.
+
+File decoding and encoding live in :mod:`mediagrid.operators.codecs` (PyAV + OpenCV on the CPU, NVDEC/NVENC
+on a GPU), so benchmarks use exactly what the operators use.
 """
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from mediagrid.errors import MediaError
 from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import NS_PER_S, now_ns
@@ -21,6 +25,7 @@ from mediagrid.runtime.control import RunControl
 from mediagrid.runtime.device import Backend
 from mediagrid.scheduler.deadline import Deadline
 from mediagrid.operators import frames
+from mediagrid.operators.codecs import RING, FrameReader, FrameWriter, open_reader, open_writer
 from mediagrid.operators.guard import guarded
 
 import_holoscan()
@@ -28,7 +33,11 @@ from holoscan.conditions import PeriodicCondition, PeriodicConditionPolicy  # no
 from holoscan.core import Operator, OperatorSpec  # noqa: E402
 
 SOURCE_STAGE = "source"
-_RING = 4  # buffers a source cycles through; more than the frames that can be in flight at once
+ENCODE_STAGE = "encode"
+_RING = RING  # buffers a stage cycles through; more than the frames that can be in flight at once
+_PHASES = 4  # distinct synthetic pictures, shown in turn
+Pacing = Literal["realtime", "throughput"]
+PACINGS: tuple[str, ...] = ("realtime", "throughput")
 
 
 def synthetic_pattern(kind: str, height: int, width: int, phase: int = 0) -> np.ndarray:
@@ -53,22 +62,28 @@ def synthetic_pattern(kind: str, height: int, width: int, phase: int = 0) -> np.
 
 
 class PacedSourceOp(Operator):
-    """Base of the paced video sources: tick grid, drop accounting, limits and stamping."""
+    """Base of the video sources: tick grid (or free running), drop accounting, limits and stamping."""
 
     def __init__(self, fragment: Any, *args: Any, stream_id: str, fps: float, budget_ns: int,
-                 recorder: OutcomeRecorder, control: RunControl, backend: Backend, **kwargs: Any) -> None:
+                 recorder: OutcomeRecorder, control: RunControl, backend: Backend,
+                 pacing: Pacing = "realtime", **kwargs: Any) -> None:
+        if pacing not in PACINGS:
+            raise ValueError(f"pacing must be one of {', '.join(PACINGS)}, not {pacing!r}")
         self.stream_id = stream_id
         self.period_ns = round(NS_PER_S / fps)
         self.budget_ns = budget_ns
         self.recorder = recorder
         self.control = control
         self.backend = backend
+        self.realtime = pacing == "realtime"
         self._t0_ns: int | None = None
         self._next_index = 0
-        pacing = PeriodicCondition(fragment, self.period_ns,
-                                   policy=PeriodicConditionPolicy.NO_CATCH_UP_MISSED_TICKS,
-                                   name=f"{kwargs.get('name', 'source')}_pacing")
-        super().__init__(fragment, pacing, *args, **kwargs)
+        if self.realtime:
+            args = (PeriodicCondition(fragment, self.period_ns,
+                                      policy=PeriodicConditionPolicy.NO_CATCH_UP_MISSED_TICKS,
+                                      name=f"{kwargs.get('name', 'source')}_pacing"), *args)
+        # Throughput pacing has no condition of its own: the output port's back-pressure is the only brake.
+        super().__init__(fragment, *args, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.output("frame")
@@ -84,7 +99,14 @@ class PacedSourceOp(Operator):
         if self._t0_ns is None:
             self._t0_ns = at_ns
             self.control.start_clock()
+        if not self.realtime:
+            return self._next_index
         return max((at_ns - self._t0_ns) // self.period_ns, self._next_index)
+
+    def _origin_ns(self, index: int, at_ns: int) -> int:
+        """When frame ``index`` was captured: its tick, or now when free running. A tick that fires a
+        little early still cannot capture a frame from the future."""
+        return min(self._t0_ns + index * self.period_ns, at_ns) if self.realtime else at_ns
 
     @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
@@ -107,8 +129,7 @@ class PacedSourceOp(Operator):
             self.stop_execution()
             return
         self._next_index = index + 1
-        # A tick that fires a little early still cannot capture a frame from the future.
-        deadline = Deadline.from_budget(min(self._t0_ns + index * self.period_ns, at_ns), self.budget_ns)
+        deadline = Deadline.from_budget(self._origin_ns(index, at_ns), self.budget_ns)
         frames.stamp(self.metadata, stream=self.stream_id, index=index,
                      pts=index * self.period_ns / NS_PER_S, deadline=deadline)
         self.recorder.stage(SOURCE_STAGE, f"{self.stream_id}:{index}", deadline, deadline.origin_ns)
@@ -123,65 +144,45 @@ class SyntheticSourceOp(PacedSourceOp):
                  **kwargs: Any) -> None:
         xp = kwargs["backend"].xp
         self._templates = [kwargs["backend"].asarray(synthetic_pattern(pattern, height, width, phase))
-                           for phase in range(_RING)]
+                           for phase in range(_PHASES)]
         self._ring = [xp.empty((height, width, 3), dtype=xp.uint8) for _ in range(_RING)]
         super().__init__(fragment, *args, **kwargs)
 
     def frame_for(self, index: int) -> Any:
         slot = index % _RING
-        self._ring[slot][...] = self._templates[(index // 30) % _RING]  # the picture changes twice a second
+        self._ring[slot][...] = self._templates[(index // 30) % _PHASES]  # the picture changes twice a second
         return self._ring[slot]
 
 
 class FileSourceOp(PacedSourceOp):
-    """Decodes a media file with PyAV (threaded) at the configured rate, optionally looping."""
+    """Decodes a media file at the configured rate, optionally looping: PyAV (threaded) + OpenCV on the CPU,
+    NVDEC into device memory on a GPU backend (see :func:`~mediagrid.operators.codecs.open_reader`)."""
 
     def __init__(self, fragment: Any, *args: Any, path: Path, loop: bool = False, **kwargs: Any) -> None:
         self.path = Path(path)
         self.loop = loop
-        self._container: Any = None
-        self._frames: Any = None
+        self._reader: FrameReader | None = None
         super().__init__(fragment, *args, **kwargs)
 
     def start(self) -> None:
-        self._open()
+        self._reader = open_reader(self.path, self.backend)
 
     def stop(self) -> None:
-        if self._container is not None:
-            self._container.close()
-            self._container = None
-
-    def _open(self) -> None:
-        import av  # noqa: PLC0415 - only file sources need PyAV
-
-        try:
-            self._container = av.open(str(self.path))
-            stream = self._container.streams.video[0]
-        except (av.error.FFmpegError, IndexError, OSError) as exc:
-            raise MediaError(f"{self.path}: cannot open as video ({exc})") from exc
-        stream.thread_type = "AUTO"
-        self._frames = self._container.decode(stream)
-
-    def _read(self) -> np.ndarray | None:
-        import av  # noqa: PLC0415
-
-        try:
-            return next(self._frames).to_ndarray(format="rgb24")
-        except StopIteration:
-            if not self.loop:
-                return None
-            self.stop()
-            self._open()
-            return self._read()
-        except av.error.FFmpegError as exc:
-            raise MediaError(f"{self.path}: decoding failed ({exc})") from exc
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def skip(self, index: int) -> None:
-        self._read()
+        if not self._reader.skip() and self.loop:
+            self._reader.rewind()
+            self._reader.skip()
 
     def frame_for(self, index: int) -> Any | None:
-        frame = self._read()
-        return None if frame is None else self.backend.asarray(frame)
+        frame = self._reader.read()
+        if frame is None and self.loop:
+            self._reader.rewind()
+            frame = self._reader.read()  # None again only for a file without a single frame
+        return frame
 
 
 class RegionInvertOp(Operator):
@@ -237,19 +238,26 @@ class RegionInvertOp(Operator):
 
 
 class NullSinkOp(Operator):
-    """Ends the path without output: the frame's end-to-end outcome is recorded here."""
+    """Ends the path without output: the frame's end-to-end outcome is recorded here.
+
+    On a GPU the work queued on a frame (compositing kernels) runs asynchronously; the null sink waits for the
+    device before recording, so the frame's latency covers that work instead of only its launch.
+    """
 
     def __init__(self, fragment: Any, *args: Any, recorder: OutcomeRecorder, control: RunControl,
-                 **kwargs: Any) -> None:
+                 backend: Backend | None = None, **kwargs: Any) -> None:
         self.recorder = recorder
         self.control = control
+        self.backend = backend
         super().__init__(fragment, *args, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("frame")
 
     def deliver(self, frame: Any) -> None:
-        """Hand the frame to its destination; the null sink has none."""
+        """Hand the frame to its destination; the null sink has none, it only waits for the frame's GPU work."""
+        if self.backend is not None and self.backend.device == "gpu":
+            frame.device.synchronize()
 
     @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
@@ -261,47 +269,36 @@ class NullSinkOp(Operator):
 
 
 class FileSinkOp(NullSinkOp):
-    """Encodes frames into a file with PyAV (libx264 ``ultrafast``/``zerolatency`` for h264 by default)."""
-
-    _ENCODERS = {"h264": "libx264", "hevc": "libx265"}
+    """Encodes frames into a file: libx264/libx265 ``zerolatency`` through PyAV for the x264 presets, NVENC on a
+    GPU for ``p1``..``p7`` (see :func:`~mediagrid.operators.codecs.open_writer`). Encoding is its own stage."""
 
     def __init__(self, fragment: Any, *args: Any, path: Path, fps: float, codec: str = "h264",
-                 preset: str = "ultrafast", backend: Backend, **kwargs: Any) -> None:
+                 preset: str = "ultrafast", backend: Backend, frame_size: tuple[int, int] | None = None,
+                 **kwargs: Any) -> None:
         self.path = Path(path)
         self.fps = fps
         self.codec = codec
         self.preset = preset
-        self.backend = backend
-        self._container: Any = None
-        self._stream: Any = None
-        super().__init__(fragment, *args, **kwargs)
+        self.frame_size = frame_size
+        self._writer: FrameWriter | None = None
+        super().__init__(fragment, *args, backend=backend, **kwargs)
 
-    def _open(self, height: int, width: int) -> None:
-        import av  # noqa: PLC0415
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._container = av.open(str(self.path), mode="w")
-        self._rate = Fraction(self.fps).limit_denominator(1001)
-        self._stream = self._container.add_stream(self._ENCODERS[self.codec], rate=self._rate)
-        self._stream.width, self._stream.height = width, height
-        self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"preset": self.preset, "tune": "zerolatency"}
+    def start(self) -> None:
+        """With ``frame_size`` (width, height) known, the encoder starts here rather than on the first frame,
+        which would otherwise pay for it (tens of milliseconds: a late frame and dropped ticks)."""
+        self._writer = open_writer(self.path, fps=self.fps, codec=self.codec, preset=self.preset,
+                                   backend=self.backend)
+        if self.frame_size is not None:
+            self._writer.open(height=self.frame_size[1], width=self.frame_size[0])
 
     def deliver(self, frame: Any) -> None:
-        import av  # noqa: PLC0415
-
-        host = self.backend.to_host(frame)
-        if self._container is None:
-            self._open(*host.shape[:2])
-        video_frame = av.VideoFrame.from_ndarray(host, format="rgb24")
-        video_frame.pts = int(self.metadata[frames.INDEX])
-        video_frame.time_base = 1 / self._rate
-        for packet in self._stream.encode(video_frame):
-            self._container.mux(packet)
+        started = now_ns()
+        meta = self.metadata
+        self._writer.write(frame, int(meta[frames.INDEX]))
+        self.recorder.stage(ENCODE_STAGE, frames.item_id(meta), frames.deadline_of(meta), started,
+                            degraded=bool(meta[frames.DEGRADED]))
 
     def stop(self) -> None:
-        if self._container is not None:
-            for packet in self._stream.encode(None):
-                self._container.mux(packet)
-            self._container.close()
-            self._container = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

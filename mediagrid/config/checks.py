@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mediagrid.config.ad_insertion_checks import ad_insertion_issues
 from mediagrid.config.document import Document, FieldPath
 from mediagrid.config.errors import ConfigIssue
 
@@ -130,4 +131,7 @@ def _passthrough_issues(doc: Document) -> list[ConfigIssue]:
     return issues
 
 
-_APP_CHECKS: dict[str, tuple[Callable[[Document], list[ConfigIssue]], ...]] = {"passthrough": (_passthrough_issues,)}
+_APP_CHECKS: dict[str, tuple[Callable[[Document], list[ConfigIssue]], ...]] = {
+    "passthrough": (_passthrough_issues,),
+    "ad_insertion": (ad_insertion_issues,),
+}

@@ -1,0 +1,205 @@
+"""Ad insertion on the frame path: the compositor operator and the operator that turns Kafka decisions into
+plans.
+
+``AdInsertOp`` does, per frame, only what must happen per frame: look up the breaks active at the frame's
+presentation time in the latest :class:`~mediagrid.operators.adplan.AdPlan` and blend their prepared creatives
+into the frame in place (region only, integer arithmetic: the same frame, plan and scene give the same bytes).
+Plans and scene labels arrive on ``ASYNC_BUFFER`` ports, so a slow decision or classifier never holds a frame
+back. A frame that the deadline gate marked ``degraded`` (budget left below the compositor's estimate) passes
+through untouched. The creative variant is chosen once per break, from the latest scene label at the break's
+first frame, so a break never switches creatives half way.
+
+``DecisionOp`` applies Kafka decisions to the :class:`~mediagrid.operators.adplan.AdPlanner` and emits the new
+plan; a decision for a creative that is not in the catalogue is dead-lettered to the run's dead-letter topic
+(reason ``rejected``) and acknowledged once the dead letter is durable, like a message that fails its schema.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mediagrid.kafka.consumer import KafkaItem
+from mediagrid.kafka.producer import OutRecord, SharedProducer
+from mediagrid.kafka.topics import dead_letter, encode
+from mediagrid.metrics.recorder import OutcomeRecorder
+from mediagrid.runtime.bootstrap import import_holoscan
+from mediagrid.runtime.clock import now_ns
+from mediagrid.runtime.control import RunControl
+from mediagrid.runtime.device import Backend
+from mediagrid.operators import frames
+from mediagrid.operators.adplan import AdDecision, AdPlan, AdPlanner, Verdict
+from mediagrid.operators.compositor import blend, fits, warm_up
+from mediagrid.operators.context import ContextCounts, Scene
+from mediagrid.operators.guard import guarded
+
+import_holoscan()
+from holoscan.core import Operator, OperatorSpec  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+STAGE = "composite"
+STATS_FILE = "ad_insertion.json"
+SNAPSHOT_FILE = "ad_insertion.png"
+
+
+@dataclass
+class FrameCounts:
+    """What the compositor did with the frames it saw."""
+
+    composited: int = 0  # at least one creative drawn
+    clean: int = 0  # no break active
+    degraded: int = 0  # passed through unmodified because the budget was short
+    skipped_fills: int = 0  # a creative whose slot does not fit the frame (the stream changed size)
+    by_creative: dict[str, int] = field(default_factory=dict)  # frames each creative was on screen
+
+
+@dataclass
+class AdStats:
+    """The app's counters, written as ``ad_insertion.json`` into the run directory when the graph stops."""
+
+    frames: FrameCounts = field(default_factory=FrameCounts)
+    planner: AdPlanner | None = None
+    context: ContextCounts | None = None
+    dead_letters: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"frames": asdict(self.frames),
+                "decisions": asdict(self.planner.counts) if self.planner else None,
+                "dead_letters": self.dead_letters,
+                "context": asdict(self.context) if self.context else None}
+
+
+class AdInsertOp(Operator):
+    """Composites the active breaks into each frame; ports ``frame`` in/out, optional ``plan`` and ``scene``."""
+
+    def __init__(self, fragment: Any, *args: Any, plan: AdPlan, live_plan: bool, live_scene: bool,
+                 stats: AdStats, backend: Backend, recorder: OutcomeRecorder, control: RunControl,
+                 out_dir: Path | None = None, **kwargs: Any) -> None:
+        self.live_plan = live_plan
+        self.live_scene = live_scene
+        self.stats = stats
+        self.backend = backend
+        self.recorder = recorder
+        self.control = control
+        self.out_dir = out_dir
+        self._plan = plan
+        self._scene: Scene | None = None
+        self._variants: dict[str, str] = {}  # break id -> variant chosen at the break's first frame
+        self._snapshot: np.ndarray | None = None
+        super().__init__(fragment, *args, **kwargs)
+
+    def setup(self, spec: OperatorSpec) -> None:
+        spec.input("frame")
+        spec.output("frame")
+        if self.live_plan:
+            spec.input("plan")  # connected as ASYNC_BUFFER: the latest plan, or None before the first
+        if self.live_scene:
+            spec.input("scene")  # connected as ASYNC_BUFFER
+
+    def start(self) -> None:
+        warm_up(self.backend)
+
+    @guarded
+    def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
+        # Latest values first: a receive merges the message's metadata, and the frame's must win.
+        self._plan = (op_input.receive("plan") if self.live_plan else None) or self._plan
+        self._scene = (op_input.receive("scene") if self.live_scene else None) or self._scene
+        frame = op_input.receive("frame")
+        started = now_ns()
+        meta = self.metadata
+        counts = self.stats.frames
+        if meta[frames.DEGRADED] or meta[frames.REUSE]:
+            meta[frames.DEGRADED] = True  # the clean frame is this stage's cheaper variant
+            counts.degraded += 1
+        elif self._composite(frame, float(meta[frames.PTS])):
+            counts.composited += 1
+        else:
+            counts.clean += 1
+        self.recorder.stage(STAGE, frames.item_id(meta), frames.deadline_of(meta), started,
+                            degraded=bool(meta[frames.DEGRADED]))
+        op_output.emit(frame, "frame")
+
+    def _composite(self, frame: Any, pts_s: float) -> bool:
+        fills = self._plan.active(pts_s)
+        drawn = False
+        label = self._scene.label if self._scene is not None else None
+        for fill in fills:
+            variant = self._variants.get(fill.decision.break_id)
+            if variant is None:
+                variant = self._variants[fill.decision.break_id] = fill.variant_for(label)
+            overlay = fill.overlays[variant]
+            if not fits(frame, overlay):
+                self.stats.frames.skipped_fills += 1
+                continue
+            blend(self.backend.xp, frame, overlay)
+            by_creative = self.stats.frames.by_creative
+            by_creative[fill.decision.creative_id] = by_creative.get(fill.decision.creative_id, 0) + 1
+            drawn = True
+        if len(self._variants) > 2 * len(fills) + 16:  # forget ended breaks now and then, not every frame
+            active = {fill.decision.break_id for fill in fills}
+            self._variants = {k: v for k, v in self._variants.items() if k in active}
+        if drawn and self._snapshot is None and self.out_dir is not None:
+            self._snapshot = np.array(self.backend.to_host(frame))  # written at stop(), off the frame path
+        return drawn
+
+    def stop(self) -> None:
+        if self.out_dir is None:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / STATS_FILE).write_text(json.dumps(self.stats.as_dict(), indent=2) + "\n")
+        if self._snapshot is not None:
+            import cv2  # noqa: PLC0415
+
+            cv2.imwrite(str(self.out_dir / SNAPSHOT_FILE), cv2.cvtColor(self._snapshot, cv2.COLOR_RGB2BGR))
+
+
+class DecisionOp(Operator):
+    """Kafka ``ads.decisions`` batches in (port ``items``), the new :class:`AdPlan` out (port ``plan``)."""
+
+    def __init__(self, fragment: Any, *args: Any, planner: AdPlanner, ack: Callable[[list[KafkaItem]], None],
+                 producer: SharedProducer, dead_letter_topic: str, stats: AdStats, control: RunControl,
+                 **kwargs: Any) -> None:
+        self.planner = planner
+        self.ack = ack
+        self.producer = producer
+        self.dead_letter_topic = dead_letter_topic
+        self.stats = stats
+        self.control = control
+        super().__init__(fragment, *args, **kwargs)
+
+    def setup(self, spec: OperatorSpec) -> None:
+        spec.input("items")
+        spec.output("plan")
+
+    @guarded
+    def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
+        items: list[KafkaItem] = op_input.receive("items")
+        handled: list[KafkaItem] = []
+        version = self.planner.plan().version
+        for item in items:
+            decision = AdDecision.from_message(item.value)
+            if self.planner.accept(decision) is Verdict.UNKNOWN_CREATIVE:
+                self._dead_letter(item, f"unknown creative {decision.creative_id!r}: not in this node's "
+                                        f"ad_insertion.creatives catalogue (break {decision.break_id})")
+            else:
+                handled.append(item)
+        if handled:
+            self.ack(handled)
+        if self.planner.plan().version != version:
+            op_output.emit(self.planner.plan(), "plan")
+
+    def _dead_letter(self, item: KafkaItem, reason: str) -> None:
+        letter = dead_letter(item.topic, item.partition, item.offset, item.timestamp_ms, encode(item.value), reason)
+
+        def done(error: BaseException | None) -> None:
+            if error is None:  # acknowledged once the dead letter is durable; otherwise it is read again
+                self.stats.dead_letters += 1
+                self.ack([item])
+
+        self.producer.send([OutRecord(self.dead_letter_topic, letter, item.key)], done)
