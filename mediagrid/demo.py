@@ -26,7 +26,7 @@ class DemoApp:
     name: str
     config: str
     kafka: bool  # publish scenario traffic while it runs
-    overrides: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()  # "{run_dir}" stands for the app's run directory
     outputs: tuple[str, ...] = field(default=())  # files the app writes into its run directory
 
 
@@ -46,6 +46,8 @@ def demo_apps() -> tuple[DemoApp, ...]:
     fast_join = ("kafka.session_timeout_ms=3000", "kafka.auto_offset_reset=latest")
     return (
         DemoApp("passthrough", "configs/passthrough.yaml", kafka=False),
+        DemoApp("ad_insertion", "configs/ad_insertion.yaml", kafka=False,
+                overrides=("sink.path={run_dir}/ad_insertion.mp4",), outputs=("ad_insertion.mp4", "ad_insertion.png")),
         DemoApp("ingest", "configs/ingest.yaml", kafka=True, overrides=fast_join),
         DemoApp("recsys_rerank", "configs/recsys_rerank.yaml", kafka=True,
                 overrides=(*fast_join, *(() if _triton_ready() else ("recsys.encoder.triton=none",)))),
@@ -70,7 +72,7 @@ def _run(app: DemoApp, bootstrap: str, duration_s: float, out_dir: Path) -> int:
     args = [sys.executable, "-m", "mediagrid.cli", "run", app.config, "--duration", f"{duration_s:g}",
             "--out", str(out_dir), "--no-progress"]
     for override in (*app.overrides, *((f"kafka.bootstrap={bootstrap}",) if app.kafka else ())):
-        args += ["--set", override]
+        args += ["--set", override.format(run_dir=out_dir)]
     return subprocess.run(args, check=False).returncode
 
 
