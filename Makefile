@@ -35,7 +35,7 @@ test: setup
 	$(PY) -m pytest -v
 
 demo: setup
-	$(VENV)/bin/mediagrid run configs/passthrough.yaml --duration 10 --out runs/demo
+	$(VENV)/bin/mediagrid demo
 
 clean:
 	rm -rf runs out .pytest_cache
