@@ -13,6 +13,7 @@ REGISTRY: dict[str, str] = {
     "ingest": "ingest:IngestApp",
     "live_translation": "live_translation:LiveTranslationApp",
     "recsys_rerank": "recsys_rerank:RecsysRerankApp",
+    "sports_overlay": "sports_overlay:SportsOverlayApp",
     "ad_insertion": "ad_insertion:AdInsertionApp",
 }
 

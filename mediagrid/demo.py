@@ -48,6 +48,8 @@ def demo_apps() -> tuple[DemoApp, ...]:
         DemoApp("passthrough", "configs/passthrough.yaml", kafka=False),
         DemoApp("ad_insertion", "configs/ad_insertion.yaml", kafka=False,
                 overrides=("sink.path={run_dir}/ad_insertion.mp4",), outputs=("ad_insertion.mp4", "ad_insertion.png")),
+        DemoApp("sports_overlay", "configs/sports_overlay.yaml", kafka=True, overrides=fast_join,
+                outputs=("overlay.png",)),
         DemoApp("ingest", "configs/ingest.yaml", kafka=True, overrides=fast_join),
         DemoApp("recsys_rerank", "configs/recsys_rerank.yaml", kafka=True,
                 overrides=(*fast_join, *(() if _triton_ready() else ("recsys.encoder.triton=none",)))),
