@@ -21,8 +21,9 @@ if [[ -f "$marker" && "$(cat "$marker")" == "$want" ]]; then
 fi
 
 # The wheel's tritonserver needs glibc >= 2.35 (manylinux_2_35); fail with that, not with a pip resolution error.
-glibc="$(ldd --version | head -1 | grep -oE '[0-9]+\.[0-9]+$' || echo 0.0)"
-if [[ "$(printf '%s\n2.35\n' "$glibc" | sort -V | head -1)" != "2.35" ]]; then
+glibc="$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')"  # no pipe from ldd: pipefail + SIGPIPE
+glibc="${glibc:-0.0}"
+if [[ "$(printf '%s\n2.35\n' "$glibc" | sort -V | sed -n 1p)" != "2.35" ]]; then
     echo "triton venv: glibc $glibc is too old; nvidia-pytriton's tritonserver needs glibc >= 2.35" >&2
     exit 1
 fi
