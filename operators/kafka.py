@@ -8,7 +8,6 @@ when the broker confirms them, records each item's outcome and acknowledges its 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,52 +20,39 @@ from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import NS_PER_MS, now_ns
 from mediagrid.runtime.control import RunControl
 from mediagrid.scheduler.deadline import Deadline
+from mediagrid.operators.fed import FedOp
 from mediagrid.operators.guard import guarded
 
 import_holoscan()
-from holoscan.conditions import AsynchronousCondition, AsynchronousEventState  # noqa: E402
 from holoscan.core import Operator, OperatorSpec  # noqa: E402
 
-_DONE, _WAITING, _NEVER = (AsynchronousEventState.EVENT_DONE, AsynchronousEventState.EVENT_WAITING,
-                           AsynchronousEventState.EVENT_NEVER)
 
-
-class KafkaSourceOp(Operator):
-    """Emits ``list[KafkaItem]`` batches of at most ``max_batch`` items on port ``items``."""
+class KafkaSourceOp(FedOp):
+    """Emits ``list[KafkaItem]`` batches of at most ``max_batch`` items on port ``items``; woken by the
+    bridge (new items) and by the runner (a stop request)."""
 
     def __init__(self, fragment: Any, *args: Any, bridge: ConsumerBridge, control: RunControl,
                  max_batch: int = 512, **kwargs: Any) -> None:
         self.bridge = bridge
         self.control = control
         self.max_batch = max_batch
-        self._lock = threading.Lock()
-        self._ready = AsynchronousCondition(fragment, name=f"{kwargs.get('name', 'kafka_source')}_ready")
-        bridge.on_ready = self._wake
-        control.add_stop_hook(self._wake)
-        super().__init__(fragment, self._ready, *args, **kwargs)
+        bridge.on_ready = self.wake
+        control.add_stop_hook(self.wake)
+        super().__init__(fragment, *args, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.output("items")
 
     def start(self) -> None:
-        with self._lock:
-            self._ready.event_state = _DONE if self.bridge.depth() else _WAITING
-
-    def _wake(self) -> None:
-        """From the Kafka thread (new items) or the runner (stop request): let the scheduler run compute."""
-        with self._lock:
-            if self._ready.event_state != _NEVER:
-                self._ready.event_state = _DONE
+        self.waiting(more=self.bridge.depth() > 0)
 
     @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         if self.control.stop_requested.is_set():
-            with self._lock:
-                self._ready.event_state = _NEVER  # the graph drains what is in flight, then the app ends
+            self.finish()
             return
         batch = self.bridge.take(self.max_batch)
-        with self._lock:
-            self._ready.event_state = _DONE if self.bridge.depth() else _WAITING
+        self.waiting(more=self.bridge.depth() > 0)
         if batch:
             op_output.emit(batch, "items")
 

@@ -57,14 +57,12 @@ from mediagrid.services.index_store import (
 from mediagrid.services.ranking import Ranked, Reranker, RerankSettings
 from mediagrid.services.triton import TritonEncoder, TritonServer
 from mediagrid.operators.guard import guarded
+from mediagrid.operators.fed import FedOp
 from mediagrid.operators.kafka import Outgoing
 
 import_holoscan()
-from holoscan.conditions import AsynchronousCondition, AsynchronousEventState  # noqa: E402
 from holoscan.core import Operator, OperatorSpec  # noqa: E402
 
-_DONE, _WAITING, _NEVER = (AsynchronousEventState.EVENT_DONE, AsynchronousEventState.EVENT_WAITING,
-                           AsynchronousEventState.EVENT_NEVER)
 FULL, REDUCED, POPULAR, NONE = "full", "reduced", "popular", "none"
 #: Estimate quantiles. The encoder call is one per batch and its tail is what delays a whole batch: a
 #: high quantile. Per-item costs are measured as a batch's search + re-rank time over its size, so one
@@ -414,46 +412,36 @@ class RecsysIngressOp(Operator):
         self.worker.submit(parse_requests(op_input.receive("items"), self.max_budget_ns))
 
 
-class RecsysEgressOp(Operator):
-    """Emits the worker's answers (``list[Outgoing]`` on port ``out``) when its AsynchronousCondition says
-    some are ready. After a stop request it keeps draining until the worker has been idle a moment, then
-    ends; its ``stop()`` closes the worker and whatever the worker was given to close (a Triton server)."""
+class RecsysEgressOp(FedOp):
+    """Emits the worker's answers (``list[Outgoing]`` on port ``out``) when the worker wakes it. After a
+    stop request it keeps draining until the worker has been idle a moment, then ends; its ``stop()``
+    closes the worker and whatever the worker was given to close (a Triton server)."""
 
     def __init__(self, fragment: Any, *args: Any, worker: RecsysWorker, control: RunControl, **kwargs: Any) -> None:
         self.worker = worker
         self.control = control
-        self._lock = threading.Lock()
-        self._ready = AsynchronousCondition(fragment, name=f"{kwargs.get('name', 'recsys_egress')}_ready")
-        worker.on_answers = self._wake
-        control.add_stop_hook(self._wake)
-        super().__init__(fragment, self._ready, *args, **kwargs)
+        worker.on_answers = self.wake
+        control.add_stop_hook(self.wake)
+        super().__init__(fragment, *args, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.output("out")
 
     def start(self) -> None:
-        with self._lock:
-            self._ready.event_state = _WAITING
+        self.waiting()
 
     def stop(self) -> None:
         self.worker.close()
 
-    def _wake(self) -> None:
-        with self._lock:
-            if self._ready.event_state != _NEVER:
-                self._ready.event_state = _DONE
-
     @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
+        self.waiting()  # before take: answers that arrive meanwhile wake it again
         answers = self.worker.take_answers()
-        with self._lock:
-            self._ready.event_state = _WAITING
         if self.control.stop_requested.is_set():
             if self.worker.drained():
-                with self._lock:
-                    self._ready.event_state = _NEVER
+                self.finish()
             else:  # nothing will wake us once the source has stopped: look again shortly
-                threading.Timer(_QUIET_NS / NS_PER_S / 2, self._wake).start()
+                threading.Timer(_QUIET_NS / NS_PER_S / 2, self.wake).start()
         if answers:
             op_output.emit(answers, "out")
 

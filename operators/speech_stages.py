@@ -25,15 +25,12 @@ from mediagrid.runtime.control import RunControl
 from mediagrid.scheduler.deadline import Action, Policy, decide
 from mediagrid.services.riva.client import SpeechClient, call_deadline, grpc_failure
 from mediagrid.services.speech.audio import trim_leading_silence
+from mediagrid.operators.fed import FedOp
 from mediagrid.operators.guard import guarded
 from mediagrid.operators.speech import Batch, Segment, SegmentEvent
 
 import_holoscan()
-from holoscan.conditions import AsynchronousCondition, AsynchronousEventState  # noqa: E402
 from holoscan.core import Operator, OperatorSpec  # noqa: E402
-
-_DONE, _WAITING, _NEVER = (AsynchronousEventState.EVENT_DONE, AsynchronousEventState.EVENT_WAITING,
-                           AsynchronousEventState.EVENT_NEVER)
 
 
 class StageWorker:
@@ -95,42 +92,32 @@ class StageInputOp(Operator):
             self.stage.end()
 
 
-class StageOutputOp(Operator):
+class StageOutputOp(FedOp):
     """Emits the stage's finished segments as a Batch on port ``out``; the last Batch carries ``end``."""
 
     def __init__(self, fragment: Any, *args: Any, stage: Any, control: RunControl, **kwargs: Any) -> None:
         self.stage = stage
         self.control = control
-        self._lock = threading.Lock()
-        self._ready = AsynchronousCondition(fragment, name=f"{kwargs.get('name', 'stage_out')}_ready")
-        stage.worker.on_ready = self._wake
-        super().__init__(fragment, self._ready, *args, **kwargs)
+        stage.worker.on_ready = self.wake
+        super().__init__(fragment, *args, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.output("out")
 
     def start(self) -> None:
-        with self._lock:
-            self._ready.event_state = _WAITING
+        self.waiting()
 
     def stop(self) -> None:
         self.stage.shutdown()
 
-    def _wake(self) -> None:
-        with self._lock:
-            if self._ready.event_state != _NEVER:
-                self._ready.event_state = _DONE
-
     @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
-        with self._lock:
-            self._ready.event_state = _WAITING  # a wake-up after take() below sets it DONE again
+        self.waiting()  # before take: a result that arrives meanwhile wakes it again
         segments, over = self.stage.worker.take()
         if segments or over:
             op_output.emit(Batch(segments, over), "out")
         if over:
-            with self._lock:
-                self._ready.event_state = _NEVER
+            self.finish()
 
 
 class _Feed:
