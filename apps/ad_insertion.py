@@ -18,12 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from mediagrid.apps.base import MediagridApp
-from mediagrid.apps.video_io import make_sink, make_source
-from mediagrid.config import AppConfig
-from mediagrid.errors import MediaError
+from mediagrid.apps.video_io import frame_geometry, make_sink, make_source
 from mediagrid.operators.adinsert import AdInsertOp, AdStats, DecisionOp
 from mediagrid.operators.adplan import ROLE, AdPlanner, load_catalogue, load_schedule
-from mediagrid.operators.codecs import probe
 from mediagrid.operators.context import ContextSamplerOp, ThumbnailTapOp
 from mediagrid.operators.deadline import DeadlineGateOp
 from mediagrid.operators.kafka import KafkaSourceOp
@@ -35,19 +32,6 @@ from holoscan.core import IOSpec  # noqa: E402
 from holoscan.schedulers import EventBasedScheduler, GreedyScheduler  # noqa: E402
 
 ASYNC = IOSpec.ConnectorType.ASYNC_BUFFER
-
-
-def frame_geometry(config: AppConfig) -> tuple[int, int, float]:
-    """Width, height and rate of the source's frames: the config's for a synthetic source, the file's (rate
-    overridable by ``source.fps``) for a file. Slots are laid out on this size before the first frame."""
-    src = config.source
-    if src.kind != "file":
-        return src.width, src.height, src.fps
-    info = probe(src.path)
-    fps = src.fps or info.fps
-    if not fps:
-        raise MediaError(f"{src.path}: the file does not state its frame rate; set source.fps")
-    return info.width, info.height, fps
 
 
 def _scheduler(app: MediagridApp, workers: int) -> Any:

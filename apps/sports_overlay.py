@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mediagrid.apps.base import MediagridApp
-from mediagrid.apps.video_io import make_sink, make_source
-from mediagrid.config import AppConfig
-from mediagrid.errors import MediaError, UsageError
+from mediagrid.apps.video_io import frame_geometry, make_sink, make_source
+from mediagrid.errors import UsageError
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import now_ns
-from mediagrid.operators.codecs import probe
 from mediagrid.operators.deadline import DeadlineGateOp
 from mediagrid.operators.kafka import KafkaSourceOp
 from mediagrid.operators.overlay import CompositeOp, MatchStateOp, OverlayRenderOp, Snapshots, write_stats
@@ -94,16 +92,3 @@ class SportsOverlayApp(MediagridApp):
         second thread beside the frame path: frame p99 18 instead of 9 ms, well inside the 20 ms budget."""
         return EventBasedScheduler(self, worker_thread_number=SCHEDULER_WORKERS, stop_on_deadlock=True,
                                    stop_on_deadlock_timeout=200, name="event_based")
-
-
-def frame_geometry(config: AppConfig) -> tuple[int, int, float]:
-    """Width, height and rate that the graphics are laid out for: the config's for a synthetic source, the
-    file's (rate overridable by ``source.fps``) for a file."""
-    src = config.source
-    if src.kind != "file":
-        return src.width, src.height, src.fps
-    info = probe(src.path)
-    fps = src.fps or info.fps
-    if not fps:
-        raise MediaError(f"{src.path}: the file does not state its frame rate; set source.fps")
-    return info.width, info.height, fps

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from mediagrid.config import AppConfig
+from mediagrid.errors import MediaError
+from mediagrid.operators.codecs import probe
 from mediagrid.runtime.context import RunContext
 from mediagrid.operators.video import FileSinkOp, FileSourceOp, NullSinkOp, SyntheticSourceOp
 
@@ -33,3 +35,16 @@ def make_sink(app: Any, config: AppConfig, ctx: RunContext, *, fps: float | None
         return FileSinkOp(app, path=sink.path, fps=config.source.fps or fps, codec=sink.codec, preset=sink.preset,
                           frame_size=frame_size, **common)
     return NullSinkOp(app, **common)
+
+
+def frame_geometry(config: AppConfig) -> tuple[int, int, float]:
+    """Width, height and rate of the source's frames, for apps that lay out graphics or slots before the
+    first frame: the config's for a synthetic source, the file's (rate overridable by ``source.fps``)."""
+    src = config.source
+    if src.kind != "file":
+        return src.width, src.height, src.fps
+    info = probe(src.path)
+    fps = src.fps or info.fps
+    if not fps:
+        raise MediaError(f"{src.path}: the file does not state its frame rate; set source.fps")
+    return info.width, info.height, fps
