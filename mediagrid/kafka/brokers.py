@@ -1,16 +1,13 @@
 """Entry points that pick a broker engine: tests, `bootstrap: embedded`, and `mediagrid broker`."""
 from __future__ import annotations
 
-import signal
-import sys
-import threading
-from types import FrameType
 
 from mediagrid.errors import UsageError
-from mediagrid.kafka.apache_kafka import ApacheKafkaBroker, kafka_jars_dir
-from mediagrid.kafka.broker_process import Broker, free_port
+from mediagrid.kafka.apache_kafka import ApacheKafkaBroker
+from mediagrid.kafka.broker_process import Broker
 from mediagrid.kafka.tansu import TansuBroker
 from mediagrid.kafka.wire import answers_kafka
+from mediagrid.runtime.foreground import serve_until_signal
 
 
 ENGINES: dict[str, type[Broker]] = {"tansu": TansuBroker, "kafka": ApacheKafkaBroker}
@@ -46,21 +43,13 @@ def embedded_bootstrap(port: int = EMBEDDED_PORT) -> tuple[str, Broker | None]:
 def serve_foreground(engine: str, port: int | None) -> int:
     """Run a broker until SIGINT/SIGTERM, for `mediagrid broker`; must be called from the main thread."""
     broker = _broker_class(engine)(port=port if port is not None else EMBEDDED_PORT)
-    stop = threading.Event()
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    def start() -> str:
         broker.start()
-        if not stop.is_set():  # Ctrl-C during a slow (JVM) start: just stop
-            print(f"{engine} broker ready on {broker.bootstrap} (Ctrl-C to stop)", flush=True)
-        while not stop.wait(_LIVENESS_POLL_S):
-            broker.ensure_running()
-    finally:
+        return f"{engine} broker ready on {broker.bootstrap}"
+
+    def stop() -> str:
         broker.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print(f"{engine} broker on {broker.bootstrap} stopped", file=sys.stderr, flush=True)
-    return 0
+        return f"{engine} broker on {broker.bootstrap} stopped"
+
+    return serve_until_signal(start, stop, broker.ensure_running, _LIVENESS_POLL_S)

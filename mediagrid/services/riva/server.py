@@ -6,11 +6,7 @@ config says ``riva.uri: embedded``, or in the foreground by ``mediagrid speech-s
 from __future__ import annotations
 
 import os
-import signal
-import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from types import FrameType
 
 import grpc
 from riva.client.proto import health_pb2_grpc
@@ -18,6 +14,7 @@ from riva.client.proto import riva_asr_pb2_grpc as rasr_srv
 from riva.client.proto import riva_nmt_pb2_grpc as rnmt_srv
 from riva.client.proto import riva_tts_pb2_grpc as rtts_srv
 
+from mediagrid.runtime.foreground import serve_until_signal
 from mediagrid.services.riva.asr import AsrServicer
 from mediagrid.services.riva.auth import ApiKeyInterceptor
 from mediagrid.services.riva.engines import SpeechEngines, shared_engines
@@ -91,23 +88,17 @@ def serve_foreground(port: int | None = None, host: str = "127.0.0.1") -> int:
     The API key, if any, comes from the environment (``MEDIAGRID_RIVA_API_KEY``), never from the command
     line, where other users could read it.
     """
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     server = RivaServer(host=host, port=DEFAULT_PORT if port is None else port,
                         api_key=os.environ.get(API_KEY_ENV) or None)
-    try:
+
+    def start() -> str:
         server.start()
         auth = f"API key required (from ${API_KEY_ENV})" if server.api_key else "no API key required"
-        print(f"speech server (Riva API: ASR whisper tiny.en, NMT Apertium, TTS espeak-ng) ready on "
-              f"{server.uri}, {auth} (Ctrl-C to stop)", flush=True)
-        stop.wait()
-    finally:
+        return (f"speech server (Riva API: ASR whisper tiny.en, NMT Apertium, TTS espeak-ng) ready on "
+                f"{server.uri}, {auth}")
+
+    def stop() -> str:
         server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print(f"speech server on {server.uri} stopped", file=sys.stderr, flush=True)
-    return 0
+        return f"speech server on {server.uri} stopped"
+
+    return serve_until_signal(start, stop)
