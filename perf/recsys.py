@@ -52,7 +52,8 @@ from mediagrid.runtime.control import RunControl  # noqa: E402
 from mediagrid.scenarios.commerce import commerce_requests  # noqa: E402
 from mediagrid.services.catalog import CatalogSpec, generate_catalog  # noqa: E402
 from mediagrid.services.encoder import FallbackEncoder, LocalEncoder, context_tokens, hash_features  # noqa: E402
-from mediagrid.services.index_store import exact_search, recall_at_k  # noqa: E402
+from mediagrid.services.array_index import recall_at_k  # noqa: E402
+from mediagrid.services.index_store import exact_search  # noqa: E402
 from mediagrid.services.ranking import Reranker, RerankSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

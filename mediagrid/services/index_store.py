@@ -6,7 +6,7 @@ about 21 ms per query, too slow per request; IVF builds in seconds and answers a
 millisecond; HNSW is as fast but takes minutes to build on two cores, so IVF is the default and the one CI
 builds. Every index is searched with per-call parameters (``nprobe`` or ``efSearch``), so the serving
 thread can answer an overloaded moment with the cheaper ``degraded`` effort without touching shared state.
-Recall is always measured against exact search (:func:`exact_search`, :func:`recall_at_k`), never assumed.
+Recall is always measured against exact search (:func:`exact_search`, :func:`~mediagrid.services.array_index.recall_at_k`), never assumed.
 
 Built indexes are cached as ``<cache_dir>/<key>.faiss``; the key hashes everything that changes the file
 (the catalog spec, the build parameters, the FAISS version), not the search-time parameters.
@@ -26,7 +26,6 @@ from typing import Any, Protocol, runtime_checkable
 import faiss
 import numpy as np
 
-from mediagrid.services.array_index import recall_at_k  # noqa: F401 - re-exported; faiss-free for GPU machines
 from mediagrid.services.catalog import Catalog
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,9 @@ import pytest
 
 from mediagrid.services.array_index import ArrayIndex
 from mediagrid.services.catalog import CatalogSpec, generate_catalog
+from mediagrid.services.array_index import recall_at_k
 from mediagrid.services.index_store import (
-    FaissIndex, IndexSpec, IndexStore, VectorIndex, build_index, exact_search, recall_at_k,
+    FaissIndex, IndexSpec, IndexStore, VectorIndex, build_index, exact_search,
 )
 
 SPEC = CatalogSpec(items=6000, clusters=100)
