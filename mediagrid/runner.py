@@ -5,6 +5,7 @@ Ctrl-C or SIGTERM into a clean stop request, show progress, and write ``summary.
 """
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import time
@@ -112,6 +113,10 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
         if metrics_port is not None:
             metrics_server = _serve_metrics(config, ctx, metrics_port, metrics_host)
         app = cls(config, ctx)
+        # Everything loaded so far (modules, config, models) lives as long as the run: collect once now and
+        # freeze it, so that no full collection walks it on a frame path (one cost 28 ms at a 720p60 start).
+        gc.collect()
+        gc.freeze()
         _wait(app, ctx, duration_s, sys.stderr.isatty() if show_progress is None else show_progress)
         app.shutdown_async_executor()
     finally:

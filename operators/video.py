@@ -162,10 +162,14 @@ class FileSourceOp(PacedSourceOp):
         self.path = Path(path)
         self.loop = loop
         self._reader: FrameReader | None = None
+        self._first: Any | None = None
         super().__init__(fragment, *args, **kwargs)
 
     def start(self) -> None:
+        """The first frame is decoded here, before the clock starts: a decoder's first frame costs several
+        times a later one (threads starting, buffers allocated), which made the first ticks late."""
         self._reader = open_reader(self.path, self.backend)
+        self._first = self._reader.read()
 
     def stop(self) -> None:
         if self._reader is not None:
@@ -173,11 +177,16 @@ class FileSourceOp(PacedSourceOp):
             self._reader = None
 
     def skip(self, index: int) -> None:
-        if not self._reader.skip() and self.loop:
+        if self._first is not None:
+            self._first = None
+        elif not self._reader.skip() and self.loop:
             self._reader.rewind()
             self._reader.skip()
 
     def frame_for(self, index: int) -> Any | None:
+        if self._first is not None:
+            frame, self._first = self._first, None
+            return frame
         frame = self._reader.read()
         if frame is None and self.loop:
             self._reader.rewind()
