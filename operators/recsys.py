@@ -49,7 +49,7 @@ from mediagrid.scheduler import (
 from mediagrid.services.array_index import ArrayIndex
 from mediagrid.services.catalog import Catalog, CatalogSpec, generate_catalog, row_ids
 from mediagrid.services.encoder import (
-    EncoderUnavailable, FallbackEncoder, LocalEncoder, context_tokens, hash_features,
+    EncoderUnavailable, FallbackEncoder, LocalEncoder, context_tokens, hash_feature_rows,
 )
 from mediagrid.services.index_store import (
     IndexSpec, IndexStore, VectorIndex, faiss_gpu_available, open_faiss_index,
@@ -102,16 +102,16 @@ def parse_requests(items: Sequence[KafkaItem], max_budget_ns: int) -> list[Reque
     """Requests with their deadlines: ``deadline_ms`` after ``requested_at_ms`` (on this node's monotonic
     clock), but never more than the node's own budget ``max_budget_ns``."""
     offset = wall_to_monotonic_ns(0)  # one clock reading per batch
+    contexts = [(item.value, item.value["context"]) for item in items]
+    features = hash_feature_rows([context_tokens(c["category"], c["scene_tags"], v["region"], c["stream_id"],
+                                                 v["user_id"]) for v, c in contexts])
     requests = []
-    for item in items:
+    for item, row in zip(items, features):
         v = item.value
-        context = v["context"]
         origin = offset + v["requested_at_ms"] * NS_PER_MS
         budget = min(ms_to_ns(v["deadline_ms"]), max_budget_ns)
-        features = hash_features(context_tokens(context["category"], context["scene_tags"], v["region"],
-                                                context["stream_id"], v["user_id"]))
         requests.append(Request(item, f"{item.topic}:{item.partition}:{item.offset}",
-                                Deadline(origin, origin + max(budget, 1)), features))
+                                Deadline(origin, origin + max(budget, 1)), row))
     return requests
 
 
@@ -309,13 +309,12 @@ class RecsysWorker:
             count = sum(1 for d in degraded if d is effort)
             if count:
                 self._item_est[effort].update(spent // count + rerank_item_ns)
-        stage = f"encode.{source}"
+        # fetch: broadcaster's send -> read by this node; queue: -> its batch starts (bridge, graph, EDF wait)
+        path = ("fetch", "queue", f"encode.{source}", "search", "rerank")
         answers = []
         for request, result, cheaper in zip(requests, ranked, degraded):
-            rec, item, deadline = self.recorder, request.item_id, request.deadline
-            rec.stage(stage, item, deadline, started, encoded)
-            rec.stage("search", item, deadline, encoded, searched, degraded=cheaper)
-            rec.stage("rerank", item, deadline, searched, finished, degraded=cheaper)
+            marks = (request.deadline.origin_ns, request.item.received_ns, started, encoded, searched, finished)
+            self.recorder.stage_path(request.item_id, request.deadline, path, marks, degraded=cheaper)
             answers.append(self._answer(request, result, REDUCED if cheaper else FULL, source))
         self._emit(answers)
 
@@ -328,7 +327,7 @@ class RecsysWorker:
         v, item = request.value, request.item
         items = [] if ranked is None else [
             {"item_id": item_id, "score": score}
-            for item_id, score in zip(row_ids(ranked.rows), np.round(ranked.scores, _SCORE_DIGITS).tolist())]
+            for item_id, score in zip(row_ids(ranked.rows), [round(x, _SCORE_DIGITS) for x in ranked.scores.tolist()])]
         body = {"v": 1, "ts_ms": time.time_ns() // NS_PER_MS, "request_id": v["request_id"], "items": items,
                 "latency_ms": round(max(ns_to_ms(finished - request.deadline.origin_ns), 0.0), 3),
                 "outcome": outcome.value, "source": item.source}

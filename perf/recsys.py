@@ -59,7 +59,7 @@ from mediagrid.services.ranking import Reranker, RerankSettings  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DEADLINE_MS = 200.0
 REGIONS = ["eu-west", "eu-central", "us-east", "ap-south"]
-NPROBE, DEGRADED_NPROBE = 16, 4
+NPROBE, DEGRADED_NPROBE = 10, 4
 
 
 def request_values(n: int, seed: int) -> list[dict[str, Any]]:
@@ -162,6 +162,43 @@ def service_phase(catalog: Any, index: Any, rate: float, seconds: float) -> dict
 
 
 # -- 3. end to end through Kafka ----------------------------------------------------------------------------
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s() -> dict[int, tuple[int, float]]:
+    """Every live process: pid -> (parent pid, CPU seconds used so far), from /proc."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS)
+    return table
+
+
+def component_cpu_s(components: dict[str, int]) -> dict[str, float]:
+    """CPU seconds per named process; a process's descendants that are not named themselves count as
+    ``<name> children`` (the app's Triton server and its Python stub)."""
+    table = process_cpu_s()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    roots = set(components.values())
+    out = {}
+    for name, root in components.items():
+        out[name] = table.get(root, (0, 0.0))[1]
+        stack, below = [p for p in children.get(root, []) if p not in roots], 0.0
+        while stack:
+            pid = stack.pop()
+            below += table[pid][1]
+            stack.extend(p for p in children.get(pid, []) if p not in roots)
+        if below:
+            out[f"{name} children"] = below
+    return out
+
+
 async def create_topics(bootstrap: str, names: list[str]) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -261,8 +298,8 @@ recsys:
     return path
 
 
-async def kafka_phase(bootstrap: str, items: int, triton: str, rates: list[float], seconds: float,
-                      tmp: Path) -> dict[str, Any]:
+async def kafka_phase(bootstrap: str, broker_pid: int | None, items: int, triton: str, rates: list[float],
+                      seconds: float, tmp: Path) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:8]
     topics = {"requests": f"perf.req.{tag}", "answers": f"perf.rec.{tag}", "group": f"perf-{tag}"}
     await create_topics(bootstrap, [topics["requests"], topics["answers"]])
@@ -294,17 +331,25 @@ async def kafka_phase(bootstrap: str, items: int, triton: str, rates: list[float
         seed += 1
         await asyncio.sleep(2)
 
+        processes = {"app": proc.pid, "load generator": os.getpid(), "broker": broker_pid or 0}
+
         async def wave(rate: float) -> dict[str, Any]:
             nonlocal seed
             values = request_values(int(rate * seconds), seed=seed)
             seed += 1
+            cpu_before, t0 = component_cpu_s(processes), time.monotonic()
             achieved = await client.send(values, rate)
             await client.wait_for({v["request_id"] for v in values}, 10)
+            cpu_after, elapsed = component_cpu_s(processes), time.monotonic() - t0
             result = wave_result(client, values, rate, achieved, seconds)
+            used = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
+            result["cpu_us_per_request"] = {k: round(v * 1e6 / len(values)) for k, v in used.items()}
+            result["cores_busy"] = round(sum(used.values()) / elapsed, 2)
             print(f"  {rate:>6.0f}/s: sent {result['achieved_send_rate']}/s, p50 "
                   f"{result['delivered_latency_ms']['p50']} ms, p99 {result['delivered_latency_ms']['p99']} ms, "
                   f"full on time {result['full_on_time_share']:.1%}, degraded {result['degraded_share']:.1%}, "
-                  f"missed {result['miss_share']:.1%}", flush=True)
+                  f"missed {result['miss_share']:.1%}; {result['cores_busy']} cores busy, CPU us/request "
+                  f"{result['cpu_us_per_request']}", flush=True)
             await asyncio.sleep(3)  # drain between waves
             return result
 
@@ -351,7 +396,7 @@ def main() -> None:
     kafka = None
     if not args.skip_kafka:
         with start_broker(args.engine) as broker, tempfile.TemporaryDirectory() as tmp:
-            kafka = asyncio.run(kafka_phase(broker.bootstrap, args.items, args.triton,
+            kafka = asyncio.run(kafka_phase(broker.bootstrap, broker.pid, args.items, args.triton,
                                             [float(r) for r in args.rates.split(",")], args.seconds, Path(tmp)))
     result = {"benchmark": "recsys", "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2), "deadline_ms": DEADLINE_MS,
@@ -380,6 +425,8 @@ def write_results(result: dict[str, Any], engine: str) -> None:
             lines.append(f"    {w['rate']:>6.0f}/s (sent {w['achieved_send_rate']}/s): p50 {lat['p50']} ms, p99 "
                          f"{lat['p99']} ms; full on time {w['full_on_time_share']:.1%}, degraded "
                          f"{w['degraded_share']:.1%}, missed {w['miss_share']:.1%}, goodput {w['goodput_per_s']}/s")
+            lines.append(f"      {w['cores_busy']} cores busy; CPU us per request: " + ", ".join(
+                f"{k} {v}" for k, v in w["cpu_us_per_request"].items()))
         lines.append(f"  sustainable rate: {e2e['sustainable_rate']}/s; overload row = 2x that")
         lines.append("  app stages over the whole run (p50/p99 ms): " + ", ".join(
             f"{name} {v['p50_ms']}/{v['p99_ms']}" for name, v in e2e["app_stages"].items()))

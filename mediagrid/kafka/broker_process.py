@@ -107,6 +107,11 @@ class Broker:
         return self._workdir
 
     @property
+    def pid(self) -> int | None:
+        """The broker process's id while it runs (benchmarks read its CPU time)."""
+        return self._proc.pid if self.is_running() else None
+
+    @property
     def log_path(self) -> Path | None:
         return self._workdir / "broker.log" if self._workdir else None
 

@@ -7,17 +7,19 @@ when the item reaches its one end-to-end outcome. Records are kept as compact co
 from __future__ import annotations
 
 import bisect
-import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from mediagrid.runtime.clock import now_ns, ns_to_ms
 from mediagrid.scheduler.deadline import Deadline, Outcome, classify
 
 END_TO_END = "end_to_end"
+_EVENT_JSON = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
 #: Upper bounds (ms) of the live latency histogram: around the 16.7 ms frame, 200 ms request and 1 s
 #: telemetry deadlines, so a scrape shows which side of its deadline each stage falls.
 BUCKETS_MS: tuple[float, ...] = (0.5, 1, 2, 5, 10, 16.7, 25, 50, 100, 200, 500, 1000, 2500, 5000, 10000)
@@ -67,10 +69,10 @@ class OutcomeRecorder:
         self._series: dict[str, Series] = defaultdict(Series)
         self._pending_stages: dict[Any, dict[str, float]] = {}
         self._lock = threading.Lock()
-        self._events: IO[str] | None = None
+        self._events: IO[bytes] | None = None
         if events_path is not None:
             events_path.parent.mkdir(parents=True, exist_ok=True)
-            self._events = events_path.open("w", encoding="utf-8", buffering=1 << 16)
+            self._events = events_path.open("wb", buffering=1 << 16)
 
     def stage(
         self, name: str, item_id: Any, deadline: Deadline, started_ns: int, finished_ns: int | None = None,
@@ -84,6 +86,18 @@ class OutcomeRecorder:
             self._series[name].add(latency_ms, outcome)
             self._pending_stages.setdefault(item_id, {})[name] = round(latency_ms, 4)
         return outcome
+
+    def stage_path(self, item_id: Any, deadline: Deadline, names: tuple[str, ...], marks: tuple[int, ...], *,
+                   degraded: bool = False) -> None:
+        """Record consecutive stages of one item under one lock: stage ``names[i]`` ran from ``marks[i]`` to
+        ``marks[i + 1]``. For a serving loop that times several stages per item, thousands of items a second."""
+        entries = [(name, ns_to_ms(end - start), classify(end, deadline, degraded=degraded))
+                   for name, start, end in zip(names, marks, marks[1:])]
+        with self._lock:
+            pending = self._pending_stages.setdefault(item_id, {})
+            for name, latency_ms, outcome in entries:
+                self._series[name].add(latency_ms, outcome)
+                pending[name] = round(latency_ms, 4)
 
     def finish(
         self, item_id: Any, deadline: Deadline, finished_ns: int | None = None,
@@ -106,7 +120,8 @@ class OutcomeRecorder:
                     "stages": stages,
                     **fields,
                 }
-                self._events.write(json.dumps(event, separators=(",", ":")) + "\n")
+                # orjson: at thousands of items a second the line costs a fifth of json.dumps's
+                self._events.write(orjson.dumps(event, option=_EVENT_JSON))
         return outcome
 
     def series(self) -> dict[str, Series]:

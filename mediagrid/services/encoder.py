@@ -64,10 +64,23 @@ class Encoder(Protocol):
 
 def hash_features(tokens: Iterable[tuple[str, float]], dim: int = FEATURES) -> np.ndarray:
     """Signed feature hashing of (token, weight) pairs into a float32 vector of ``dim`` buckets."""
-    out = np.zeros(dim, dtype=np.float32)
-    for token, weight in tokens:
-        bucket, sign = _bucket(token, dim)
-        out[bucket] += sign * weight
+    return hash_feature_rows([tokens], dim)[0]
+
+
+def hash_feature_rows(token_lists: Sequence[Iterable[tuple[str, float]]], dim: int = FEATURES) -> np.ndarray:
+    """:func:`hash_features` of each token list, as the rows of one (n, dim) array: a batch of requests
+    is hashed with one scatter-add instead of a numpy call per token."""
+    rows: list[int] = []
+    buckets: list[int] = []
+    weights: list[float] = []
+    for row, tokens in enumerate(token_lists):
+        for token, weight in tokens:
+            bucket, sign = _bucket(token, dim)
+            rows.append(row)
+            buckets.append(bucket)
+            weights.append(sign * weight)
+    out = np.zeros((len(token_lists), dim), dtype=np.float32)
+    np.add.at(out, (rows, buckets), np.asarray(weights, dtype=np.float32))
     return out
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from mediagrid.services.catalog import CatalogSpec
 from mediagrid.services.encoder import (
-    FEATURES, ContextEncoder, EncoderUnavailable, FallbackEncoder, LocalEncoder, context_tokens, hash_features,
-    make_weights,
+    FEATURES, ContextEncoder, EncoderUnavailable, FallbackEncoder, LocalEncoder, context_tokens, hash_feature_rows,
+    hash_features, make_weights,
 )
 from mediagrid.services.triton import TritonError, TritonServer, server_dir, server_environment
 from tests.conftest import REPO
@@ -27,6 +27,16 @@ def test_hashed_features_are_stable_and_signed():
     assert np.array_equal(a, hash_features([("user:u-1", 1.0), ("tag:goal", 0.5)]))
     assert sorted(np.abs(a[a != 0]).tolist()) == [0.5, 1.0]
     assert not np.array_equal(a, hash_features([("user:u-2", 1.0), ("tag:goal", 0.5)]))
+
+
+def test_a_batch_hashes_each_row_as_one_request_would():
+    token_lists = [context_tokens("football", tags, "eu-west", "match", f"u-{i}")
+                   for i, tags in enumerate([["goal"], ["goal", "team-home"], [], ["save", "corner", "live"]])]
+    rows = hash_feature_rows(token_lists)
+    assert rows.shape == (4, FEATURES) and rows.dtype == np.float32
+    for row, tokens in zip(rows, token_lists):
+        assert np.allclose(row, hash_features(tokens))
+    assert hash_feature_rows([]).shape == (0, FEATURES)
 
 
 def test_committed_weights_are_the_seeded_ones():

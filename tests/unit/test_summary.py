@@ -43,3 +43,17 @@ def test_recorder_summary_matches_schema_and_events(tmp_path):
     assert len(events) == 10 and events[-1]["outcome"] == "missed" and events[0]["stages"] == {"work": 2.0}
     path = write_summary(summary, tmp_path)
     assert json.loads(path.read_text()) == summary
+
+
+def test_stage_path_records_consecutive_stages_of_one_item(tmp_path):
+    rec = OutcomeRecorder(10.0, tmp_path / "events.jsonl")
+    d = Deadline.from_budget(0, 10_000_000)
+    rec.stage_path("r:1", d, ("queue", "search", "rerank"), (0, 1_000_000, 4_000_000, 12_000_000), degraded=True)
+    rec.finish("r:1", d, 13_000_000, degraded=True, level="reduced")
+    rec.close()
+    series = rec.series()
+    assert series["queue"].latency_ms == [1.0] and series["search"].latency_ms == [3.0]
+    assert series["queue"].outcomes == [Outcome.DEGRADED] and series["rerank"].outcomes == [Outcome.MISSED]
+    event = json.loads((tmp_path / "events.jsonl").read_text())
+    assert event["stages"] == {"queue": 1.0, "search": 3.0, "rerank": 8.0}
+    assert event["outcome"] == "missed" and event["level"] == "reduced"
