@@ -7,7 +7,6 @@ when the broker confirms them, records each item's outcome and acknowledges its 
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 
 from mediagrid.kafka.consumer import ConsumerBridge, KafkaItem
 from mediagrid.kafka.producer import OutRecord, SharedProducer
+from mediagrid.kafka.topics import encode
 from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import NS_PER_MS, now_ns
@@ -148,7 +148,7 @@ class RelayOp(Operator):
                 continue
             body = {"v": 1, "ts_ms": time.time_ns() // NS_PER_MS, "node": self.node_id, "role": item.role,
                     "source": item.source, "value": item.value}
-            record = OutRecord(self.output_topic, json.dumps(body, separators=(",", ":")).encode(), item.key)
+            record = OutRecord(self.output_topic, encode(body), item.key)
             outgoing.append(Outgoing(record, [item], item_id, deadline))
             self.recorder.stage(self.STAGE, item_id, deadline, started)
         if late:

@@ -2,6 +2,7 @@
 
     .venv/bin/python perf/recsys.py [--items 1000000] [--rates 1000,2000,3000,5000] [--seconds 8]
                                     [--triton embedded|none] [--engine tansu|kafka] [--skip-kafka]
+                                    [--floor-rates 1000,2000,3000,4000,5000]
 
 1. Index: the catalog of ``--items`` items (seeded, clustered) and its IVF index (built once, then loaded
    from .cache/indexes). recall@10 of the full and the degraded effort against exact search, for query
@@ -12,7 +13,10 @@
    process), and this process producing requests at each rate of ``--rates`` (stamped at send time) and
    reading the answers: latency is request produce time -> recommendation delivered to a consumer. The
    highest rate with at least 99 % of answers full and on time is the sustainable rate; the run then goes
-   on at twice that rate (goodput, degraded share, misses).
+   on at twice that rate (goodput, degraded share, misses). Each wave also reports the CPU microseconds
+   per request of the app, its Triton children, the broker and this load generator (from /proc).
+4. Transport floor: the same waves through the ingest app, which relays each request unchanged (same two
+   Kafka hops, decode and schema check, no serving): what this machine's Kafka path alone sustains.
 
 Everything shares the 2 cores: broker, app, Triton, this load generator and its consumer.
 Writes perf/results/recsys.json and .md.
@@ -231,7 +235,8 @@ class Client:
             for records in batches.values():
                 for record in records:
                     answer = json.loads(record.value)
-                    self.received[answer["request_id"]] = (now_ms, answer)
+                    request_id = answer["request_id"] if "request_id" in answer else answer["value"]["request_id"]
+                    self.received[request_id] = (now_ms, answer)  # a relayed request (floor) or an answer
 
     async def send(self, values: list[dict[str, Any]], rate: float) -> float:
         """Send at ``rate`` per second, each stamped as it leaves; returns the rate achieved."""
@@ -262,11 +267,12 @@ def wave_result(client: Client, values: list[dict[str, Any]], rate: float, achie
     ids = [v["request_id"] for v in values]
     got = [(rid, client.received[rid]) for rid in ids if rid in client.received]
     delivered = [recv - client.sent_at[rid] for rid, (recv, _) in got]
-    outcomes = Counter(answer["outcome"] for _, (_, answer) in got)
+    outcomes = Counter(answer.get("outcome", "met") for _, (_, answer) in got)  # relayed requests: "met"
     late = sum(1 for d in delivered if d > DEADLINE_MS)
-    on_time_full = sum(1 for (_, (_, a)), d in zip(got, delivered) if a["outcome"] == "met" and d <= DEADLINE_MS)
+    on_time_full = sum(1 for (_, (_, a)), d in zip(got, delivered)
+                       if a.get("outcome", "met") == "met" and d <= DEADLINE_MS)
     on_time_any = sum(1 for (_, (_, a)), d in zip(got, delivered)
-                      if a["outcome"] in ("met", "degraded") and d <= DEADLINE_MS)
+                      if a.get("outcome", "met") in ("met", "degraded") and d <= DEADLINE_MS)
     n = len(values)
     return {
         "rate": rate, "achieved_send_rate": round(achieved), "requests": n, "answered": len(got),
@@ -277,8 +283,25 @@ def wave_result(client: Client, values: list[dict[str, Any]], rate: float, achie
     }
 
 
-def recsys_config(tmp: Path, bootstrap: str, topics: dict[str, str], items: int, triton: str) -> Path:
-    path = tmp / "recsys.yaml"
+def app_config(app: str, tmp: Path, bootstrap: str, topics: dict[str, str], items: int, triton: str) -> Path:
+    """The recommendation app, or (``ingest``) the transport floor: the ingest app relays each request
+    unchanged to the answers topic (the same two Kafka hops, decode and schema check, no serving)."""
+    path = tmp / f"{app}.yaml"
+    if app == "ingest":
+        path.write_text(f"""
+app: ingest
+node: {{id: edge-perf-1, site: perf, jurisdiction: EU}}
+device: cpu
+kafka:
+  bootstrap: "{bootstrap}"
+  group: {topics['group']}
+  topics: {{commerce.requests: {topics['requests']}, ingest.relay: {topics['answers']}}}
+  max_queue: 20000
+  fetch_max_wait_ms: 5
+deadlines: {{message_ms: {DEADLINE_MS}, policy: drop}}
+ingest: {{roles: [commerce.requests], max_batch: 512}}
+""")
+        return path
     path.write_text(f"""
 app: recsys_rerank
 node: {{id: edge-perf-1, site: perf, jurisdiction: EU}}
@@ -298,17 +321,17 @@ recsys:
     return path
 
 
-async def kafka_phase(bootstrap: str, broker_pid: int | None, items: int, triton: str, rates: list[float],
-                      seconds: float, tmp: Path) -> dict[str, Any]:
+async def kafka_phase(app: str, bootstrap: str, broker_pid: int | None, items: int, triton: str,
+                      rates: list[float], seconds: float, tmp: Path) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:8]
     topics = {"requests": f"perf.req.{tag}", "answers": f"perf.rec.{tag}", "group": f"perf-{tag}"}
     await create_topics(bootstrap, [topics["requests"], topics["answers"]])
-    out = tmp / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mediagrid.cli", "run", str(recsys_config(tmp, bootstrap, topics, items, triton)),
-         "--out", str(out), "--no-progress", "--duration", "3600"],
-        cwd=REPO, env={**os.environ, "HOLOSCAN_LOG_LEVEL": "ERROR"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+    out, log = tmp / f"run-{app}", tmp / f"{app}.log"
+    with log.open("w") as log_file:  # a file, not a pipe: a full pipe would stall the app's logging thread
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mediagrid.cli", "run", str(app_config(app, tmp, bootstrap, topics, items, triton)),
+             "--out", str(out), "--no-progress", "--duration", "3600"],
+            cwd=REPO, env={**os.environ, "HOLOSCAN_LOG_LEVEL": "ERROR"}, stdout=log_file, stderr=log_file)
     client = Client(bootstrap, topics["requests"], topics["answers"])
     await client.start()
     waves: list[dict[str, Any]] = []
@@ -325,7 +348,7 @@ async def kafka_phase(bootstrap: str, broker_pid: int | None, items: int, triton
             if time.monotonic() - started > 300:
                 raise RuntimeError("the app did not answer within 300 s")
         if proc.poll() is not None:
-            raise RuntimeError(f"the app exited: {proc.communicate()[1][-3000:]}")
+            raise RuntimeError(f"the app exited: {log.read_text()[-3000:]}")
         startup_s = time.monotonic() - started
         await client.send(request_values(2000, seed=seed), 1000)  # warm-up: estimators, caches
         seed += 1
@@ -340,11 +363,15 @@ async def kafka_phase(bootstrap: str, broker_pid: int | None, items: int, triton
             cpu_before, t0 = component_cpu_s(processes), time.monotonic()
             achieved = await client.send(values, rate)
             await client.wait_for({v["request_id"] for v in values}, 10)
-            cpu_after, elapsed = component_cpu_s(processes), time.monotonic() - t0
+            cpu_after = component_cpu_s(processes)
             result = wave_result(client, values, rate, achieved, seconds)
             used = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
             result["cpu_us_per_request"] = {k: round(v * 1e6 / len(values)) for k, v in used.items()}
-            result["cores_busy"] = round(sum(used.values()) / elapsed, 2)
+            # over the wave's span, first send to last answer (not the wait for answers that never came)
+            ids = [v["request_id"] for v in values]
+            last_ms = max((client.received[i][0] for i in ids if i in client.received), default=None)
+            span_s = (last_ms - client.sent_at[ids[0]]) / 1000 if last_ms else time.monotonic() - t0
+            result["cores_busy"] = round(sum(used.values()) / max(span_s, 1e-3), 2)
             print(f"  {rate:>6.0f}/s: sent {result['achieved_send_rate']}/s, p50 "
                   f"{result['delivered_latency_ms']['p50']} ms, p99 {result['delivered_latency_ms']['p99']} ms, "
                   f"full on time {result['full_on_time_share']:.1%}, degraded {result['degraded_share']:.1%}, "
@@ -366,13 +393,13 @@ async def kafka_phase(bootstrap: str, broker_pid: int | None, items: int, triton
         await client.stop()
         if proc.poll() is None:  # SIGTERM: the runner's clean stop (Holoscan force-exits 3 s after a SIGINT)
             proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
     summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else {}
-    return {"engine_bootstrap": bootstrap, "triton": triton, "app_startup_s": round(startup_s, 1),
+    return {"app": app, "engine_bootstrap": bootstrap, "triton": triton, "app_startup_s": round(startup_s, 1),
             "seconds_per_wave": seconds, "waves": waves, "sustainable_rate": sustainable, "overload": overload,
             "app_summary_end_to_end": summary.get("end_to_end"), "app_stages": {
                 k: {f: v[f] for f in ("count", "p50_ms", "p99_ms")} for k, v in summary.get("stages", {}).items()},
-            "app_exit_code": proc.returncode, "app_stderr_tail": stderr[-1500:] if proc.returncode else ""}
+            "app_exit_code": proc.returncode, "app_log_tail": log.read_text()[-1500:] if proc.returncode else ""}
 
 
 def main() -> None:
@@ -384,6 +411,8 @@ def main() -> None:
     parser.add_argument("--triton", default="embedded", help="embedded | none (in-process encoder)")
     parser.add_argument("--engine", choices=("tansu", "kafka"), default="tansu")
     parser.add_argument("--skip-kafka", action="store_true", help="phases 1 and 2 only")
+    parser.add_argument("--floor-rates", default="1000,2000,3000,4000,5000",
+                        help="rates of the transport floor (phase 4); empty: skip it")
     args = parser.parse_args()
 
     print(f"recsys perf: {args.items:,} items, {os.cpu_count()} CPUs", flush=True)
@@ -393,19 +422,23 @@ def main() -> None:
     service = service_phase(catalog, index, args.service_rate, 5.0)
     print(f"  service core at {args.service_rate:.0f}/s: {service}", flush=True)
     del catalog, index
-    kafka = None
+    kafka = floor = None
     if not args.skip_kafka:
-        with start_broker(args.engine) as broker, tempfile.TemporaryDirectory() as tmp:
-            kafka = asyncio.run(kafka_phase(broker.bootstrap, broker.pid, args.items, args.triton,
-                                            [float(r) for r in args.rates.split(",")], args.seconds, Path(tmp)))
+        phases = [("recsys_rerank", args.rates)] + ([("ingest", args.floor_rates)] if args.floor_rates else [])
+        runs = {}
+        for app, rates in phases:  # a fresh broker each, so the floor does not inherit the first run's topics
+            with start_broker(args.engine) as broker, tempfile.TemporaryDirectory() as tmp:
+                runs[app] = asyncio.run(kafka_phase(app, broker.bootstrap, broker.pid, args.items, args.triton,
+                                                    [float(r) for r in rates.split(",")], args.seconds, Path(tmp)))
+        kafka, floor = runs.get("recsys_rerank"), runs.get("ingest")
     result = {"benchmark": "recsys", "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2), "deadline_ms": DEADLINE_MS,
-              "index": index_result, "service_core": service, "end_to_end": kafka}
+              "index": index_result, "service_core": service, "end_to_end": kafka, "transport_floor": floor}
     write_results(result, args.engine)
 
 
 def write_results(result: dict[str, Any], engine: str) -> None:
-    ix, sc, e2e = result["index"], result["service_core"], result["end_to_end"]
+    ix, sc, e2e, floor = result["index"], result["service_core"], result["end_to_end"], result["transport_floor"]
     lines = [
         f"recsys on {result['cpus']} CPUs (load {result['loadavg_1m']}), {ix['items']:,} items, deadline "
         f"{result['deadline_ms']:.0f} ms",
@@ -418,18 +451,23 @@ def write_results(result: dict[str, Any], engine: str) -> None:
         f"  service core (no Kafka) at {sc['rate']:.0f}/s: answered {sc['answered']}/{sc['requests']}, latency "
         f"p50 {sc['latency_ms']['p50']} ms p99 {sc['latency_ms']['p99']} ms, levels {sc['levels']}",
     ]
-    if e2e:
-        lines.append(f"  end to end via {engine} (produce -> recommendation delivered), triton {e2e['triton']}:")
-        for w in e2e["waves"] + ([e2e["overload"]] if e2e["overload"] else []):
+    for run, title in ((e2e, f"end to end via {engine} (produce -> recommendation delivered), triton "
+                              f"{e2e and e2e['triton']}"),
+                       (floor, f"transport floor via {engine}: the ingest app relays each request unchanged (the "
+                               f"same two Kafka hops, decode and schema check, no serving)")):
+        if not run:
+            continue
+        lines.append(f"  {title}:")
+        for w in run["waves"] + ([run["overload"]] if run["overload"] else []):
             lat = w["delivered_latency_ms"]
             lines.append(f"    {w['rate']:>6.0f}/s (sent {w['achieved_send_rate']}/s): p50 {lat['p50']} ms, p99 "
                          f"{lat['p99']} ms; full on time {w['full_on_time_share']:.1%}, degraded "
                          f"{w['degraded_share']:.1%}, missed {w['miss_share']:.1%}, goodput {w['goodput_per_s']}/s")
             lines.append(f"      {w['cores_busy']} cores busy; CPU us per request: " + ", ".join(
                 f"{k} {v}" for k, v in w["cpu_us_per_request"].items()))
-        lines.append(f"  sustainable rate: {e2e['sustainable_rate']}/s; overload row = 2x that")
+        lines.append(f"  sustainable rate: {run['sustainable_rate']}/s; overload row = 2x that")
         lines.append("  app stages over the whole run (p50/p99 ms): " + ", ".join(
-            f"{name} {v['p50_ms']}/{v['p99_ms']}" for name, v in e2e["app_stages"].items()))
+            f"{name} {v['p50_ms']}/{v['p99_ms']}" for name, v in run["app_stages"].items()))
     print("\n".join(lines))
     out = REPO / "perf" / "results"
     out.mkdir(parents=True, exist_ok=True)
