@@ -137,7 +137,7 @@ class AdInsertOp(Operator):
             if not fits(frame, overlay):
                 self.stats.frames.skipped_fills += 1
                 continue
-            blend(self.backend.xp, frame, overlay)
+            blend(frame, overlay)
             by_creative = self.stats.frames.by_creative
             by_creative[fill.decision.creative_id] = by_creative.get(fill.decision.creative_id, 0) + 1
             drawn = True

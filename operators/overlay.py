@@ -33,7 +33,8 @@ from mediagrid.runtime.control import RunControl
 from mediagrid.runtime.device import Backend
 from mediagrid.operators import frames
 from mediagrid.operators.guard import guarded
-from mediagrid.operators.overlay_composite import Layer, Scratch, composite
+from mediagrid.operators.compositor import Scratch
+from mediagrid.operators.overlay_composite import Layer, composite
 from mediagrid.operators.overlay_ledger import TelemetryLedger
 from mediagrid.operators.overlay_render import LayerBuilder
 from mediagrid.operators.overlay_state import MatchState, MatchView

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from mediagrid.runtime.clock import NS_PER_S
-from mediagrid.operators.overlay_composite import Layer, Placement, Sprite
+from mediagrid.operators.compositor import Sprite
+from mediagrid.operators.overlay_composite import Layer, Placement
 from mediagrid.operators.overlay_paint import CARD, Painter
 from mediagrid.operators.overlay_state import MatchView
 

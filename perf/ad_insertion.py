@@ -68,7 +68,7 @@ def compositor(iterations: int) -> dict[str, Any]:
         overlay = prepare(creative_image(CreativeSpec(name, rect[2], rect[3], "PERF", (200, 30, 40), (255, 210, 0))),
                           rect, backend)
         result[name] = {"region": f"{overlay.rect[2]}x{overlay.rect[3]}",
-                        **_timed(lambda overlay=overlay: blend(np, frame, overlay), iterations)}
+                        **_timed(lambda overlay=overlay: blend(frame, overlay), iterations)}
     result["load_after"] = _load()
     return result
 

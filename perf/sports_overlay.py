@@ -345,7 +345,8 @@ def _skia(fonts: Any) -> dict[str, Callable[[], Any]] | None:
 
 
 def render(args: argparse.Namespace) -> None:
-    from mediagrid.operators.overlay_composite import Scratch, composite  # noqa: PLC0415
+    from mediagrid.operators.compositor import Scratch  # noqa: PLC0415
+    from mediagrid.operators.overlay_composite import composite  # noqa: PLC0415
     from mediagrid.operators.overlay_paint import Fonts, Painter  # noqa: PLC0415
     from mediagrid.operators.overlay_render import Camera, LayerBuilder, Style  # noqa: PLC0415
     from mediagrid.operators.overlay_state import MatchState  # noqa: PLC0415

@@ -99,7 +99,7 @@ def test_creative_exactly_in_each_break_window_and_slot(composited, pitch_clip, 
         overlay = overlays[in_window[i]]
         x, y, w, h = overlay.rect
         expected = source[i].copy()
-        blend(np, expected, overlay)
+        blend(expected, overlay)
         inside = (slice(y, y + h), slice(x, x + w))
         error = np.abs(out[inside] - expected[inside].astype(int))
         # x264 loses most on the creative's text and sharp edges: about 7-8 levels on average, 2-3 typically

@@ -42,7 +42,7 @@ def test_blend_is_within_one_level_of_the_exact_alpha_blend_and_exact_at_both_en
         overlay = prepare(creative, (0, 0, 256, 1), CPU)
         for background in range(0, 256, 17):
             frame = np.full((1, 256, 3), background, np.uint8)
-            blend(np, frame, overlay)
+            blend(frame, overlay)
             a = alpha.astype(float)
             exact = (background * (255 - a) + colour * a) / 255
             worst = max(worst, float(np.abs(frame[0, :, 0] - exact).max()))
@@ -55,8 +55,8 @@ def test_blend_is_deterministic_and_touches_only_its_rectangle():
     overlay = prepare(_rgba(20, 40), (10, 50, 120, 30), CPU)
     x, y, w, h = overlay.rect
     first, second = frame.copy(), frame.copy()
-    blend(np, first, overlay)
-    blend(np, second, overlay)
+    blend(first, overlay)
+    blend(second, overlay)
     assert np.array_equal(first, second)
     outside = np.ones(frame.shape[:2], bool)
     outside[y:y + h, x:x + w] = False
@@ -69,7 +69,7 @@ def test_extreme_values_do_not_overflow():
     creative[..., :3], creative[..., 3] = 255, np.arange(64, dtype=np.uint8).reshape(8, 8) * 4 + 3
     overlay = prepare(creative, (0, 0, 4, 4), CPU)  # scaled: area averaging must keep P <= 255 * A
     frame = np.full((4, 4, 3), 255, np.uint8)
-    blend(np, frame, overlay)
+    blend(frame, overlay)
     assert (frame == 255).all()
 
 
@@ -86,8 +86,8 @@ def test_cupy_and_numpy_give_the_same_bytes():
     gpu = select_backend("gpu")
     frame = np.random.default_rng(2).integers(0, 256, (216, 384, 3), dtype=np.uint8)
     on_cpu, on_gpu = frame.copy(), gpu.asarray(frame)
-    blend(np, on_cpu, prepare(_rgba(60, 200), (20, 150, 300, 50), CPU))
-    blend(gpu.xp, on_gpu, prepare(_rgba(60, 200), (20, 150, 300, 50), gpu))
+    blend(on_cpu, prepare(_rgba(60, 200), (20, 150, 300, 50), CPU))
+    blend(on_gpu, prepare(_rgba(60, 200), (20, 150, 300, 50), gpu))
     assert np.array_equal(on_cpu, gpu.to_host(on_gpu))
 
 

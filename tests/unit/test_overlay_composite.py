@@ -1,11 +1,13 @@
-"""The overlay blend: exact integer "over", only the sprites' rectangles, same bytes on numpy and cupy."""
+"""The overlay on the shared compositor: integer "over", only the sprites' rectangles, clipping, wipes, and the
+same bytes on numpy and cupy."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mediagrid.operators.overlay_composite import Layer, Placement, Scratch, Sprite, blend, composite, div255
-from mediagrid.runtime import gpu_available
+from mediagrid.operators.compositor import Scratch, Sprite, paint, prepare
+from mediagrid.operators.overlay_composite import Layer, Placement, composite
+from mediagrid.runtime import gpu_available, select_backend
 
 
 def sprite_from(rgba: np.ndarray) -> Sprite:
@@ -21,11 +23,6 @@ def random_rgba(h: int, w: int, seed: int = 0) -> np.ndarray:
     return rgba
 
 
-def test_div255_rounds_exactly_over_the_whole_range() -> None:
-    x = np.arange(65026, dtype=np.uint16)
-    assert np.array_equal(div255(x.copy()), np.floor(np.arange(65026) / 255 + 0.5).astype(np.uint16))
-
-
 def test_blend_matches_straight_alpha_over_within_rounding() -> None:
     rgba = random_rgba(20, 30)
     frame = np.random.default_rng(1).integers(0, 256, (40, 50, 3), dtype=np.uint8)
@@ -33,10 +30,21 @@ def test_blend_matches_straight_alpha_over_within_rounding() -> None:
     a = rgba[..., 3:4] / 255
     reference[5:25, 7:37] = rgba[..., :3] * a + reference[5:25, 7:37] * (1 - a)
     out = frame.copy()
-    assert blend(out, sprite_from(rgba), 7, 5, 30, Scratch(np)) == 20 * 30
+    assert paint(out, sprite_from(rgba), 7, 5, Scratch(np)) == 20 * 30
     assert np.abs(out.astype(np.float64) - reference).max() <= 1.0
     assert np.array_equal(out[10, 7:37], frame[10, 7:37])  # alpha 0 leaves the frame exactly as it was
     assert np.array_equal(out[6, 7:37], rgba[1, :, :3])  # alpha 255 replaces it exactly
+
+
+def test_an_ad_creative_and_an_overlay_graphic_premultiply_alike() -> None:
+    """prepare() (ad slots, may scale) and Sprite.from_rgba() (overlay graphics, never scale) feed one blend:
+    unscaled, they must give the same premultiplied bytes."""
+    rgba = random_rgba(20, 30, seed=5)
+    rgba[0, :, 3] = rgba[-1, :, 3] = 200  # visible edges: nothing to crop
+    creative = prepare(rgba, (0, 0, 30, 20), select_backend("cpu")).sprite
+    graphic = sprite_from(rgba)
+    assert np.array_equal(creative.premult, graphic.premult)
+    assert np.array_equal(creative.transparency, graphic.transparency)
 
 
 def test_sprites_are_cropped_and_clipped_to_the_frame() -> None:
@@ -47,9 +55,10 @@ def test_sprites_are_cropped_and_clipped_to_the_frame() -> None:
     assert Sprite.from_rgba(np.zeros((4, 4, 4), np.uint8), np.asarray) is None
     frame = np.zeros((6, 6, 3), dtype=np.uint8)
     scratch = Scratch(np)
-    assert blend(frame, sprite, -2, 4, 5, scratch) == 3 * 2  # 2 columns cut left, 1 row cut below
+    assert paint(frame, sprite, -2, 4, scratch) == 3 * 2  # 2 columns cut left, 1 row cut below
     assert frame[..., 0].sum() == 255 * 6 and frame[4:, :3, 0].all()
-    assert blend(frame, sprite, 6, 0, 5, scratch) == 0 and blend(frame, sprite, 0, -3, 5, scratch) == 0
+    assert paint(frame, sprite, 6, 0, scratch) == 0 and paint(frame, sprite, 0, -3, scratch) == 0
+    assert paint(frame, sprite, 0, 0, scratch, width=2) == 2 * 3  # a wipe: only the first columns
 
 
 def test_composite_touches_only_visible_placements_in_order() -> None:
@@ -61,7 +70,7 @@ def test_composite_touches_only_visible_placements_in_order() -> None:
     frame = np.full((16, 16, 3), 7, dtype=np.uint8)
     assert composite(frame, layer, 0, Scratch(np)) == 32  # the timed one is not up at t=0
     assert tuple(frame[3, 3]) == (255, 0, 0) and tuple(frame[5, 5]) == (127, 0, 128)  # blue over red
-    assert tuple(frame[7, 7]) == (3, 3, 131) and (frame[12:, :] == 7).all() and (frame[:2] == 7).all()
+    assert tuple(frame[7, 7]) == (3, 3, 132) and (frame[12:, :] == 7).all() and (frame[:2] == 7).all()
     degraded = np.full((16, 16, 3), 7, dtype=np.uint8)
     assert composite(degraded, layer, 0, Scratch(np), essential_only=True) == 16
     assert tuple(degraded[2, 2]) == (7, 7, 7)
