@@ -49,15 +49,20 @@ class Series:
     latency_ms: list[float] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     live: Aggregate = field(default_factory=Aggregate)
+    #: the longest budget among its items: a stage can serve another deadline than the app's end-to-end one
+    #: (the overlay's telemetry: 1 s beside 20 ms frames), and the summary must judge it by its own
+    budget_ms: float | None = None
 
     @property
     def tally(self) -> dict[str, int]:
         return self.live.tally
 
-    def add(self, latency_ms: float, outcome: Outcome) -> None:
+    def add(self, latency_ms: float, outcome: Outcome, budget_ms: float | None = None) -> None:
         self.latency_ms.append(latency_ms)
         self.outcomes.append(outcome)
         self.live.add(latency_ms, outcome)
+        if budget_ms is not None and (self.budget_ms is None or budget_ms > self.budget_ms):
+            self.budget_ms = budget_ms
 
 
 class OutcomeRecorder:
@@ -83,7 +88,7 @@ class OutcomeRecorder:
         outcome = classify(finished_ns, deadline, degraded=degraded, dropped=dropped)
         latency_ms = ns_to_ms(finished_ns - started_ns)
         with self._lock:
-            self._series[name].add(latency_ms, outcome)
+            self._series[name].add(latency_ms, outcome, ns_to_ms(deadline.budget_ns))
             self._pending_stages.setdefault(item_id, {})[name] = round(latency_ms, 4)
         return outcome
 
@@ -93,10 +98,11 @@ class OutcomeRecorder:
         ``marks[i + 1]``. For a serving loop that times several stages per item, thousands of items a second."""
         entries = [(name, ns_to_ms(end - start), classify(end, deadline, degraded=degraded))
                    for name, start, end in zip(names, marks, marks[1:])]
+        budget_ms = ns_to_ms(deadline.budget_ns)
         with self._lock:
             pending = self._pending_stages.setdefault(item_id, {})
             for name, latency_ms, outcome in entries:
-                self._series[name].add(latency_ms, outcome)
+                self._series[name].add(latency_ms, outcome, budget_ms)
                 pending[name] = round(latency_ms, 4)
 
     def finish(
@@ -127,7 +133,7 @@ class OutcomeRecorder:
     def series(self) -> dict[str, Series]:
         """A snapshot copy, safe to summarise while recording goes on."""
         with self._lock:
-            return {name: Series(list(s.latency_ms), list(s.outcomes), s.live.copy())
+            return {name: Series(list(s.latency_ms), list(s.outcomes), s.live.copy(), s.budget_ms)
                     for name, s in self._series.items()}
 
     def aggregates(self) -> dict[str, Aggregate]:

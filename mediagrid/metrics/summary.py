@@ -40,7 +40,9 @@ def build_summary(
         "started_at": started_at,
         "duration_s": round(duration_s, 3),
         "end_to_end": summarize_series(end_to_end, recorder.deadline_ms),
-        "stages": {name: summarize_series(s, recorder.deadline_ms) for name, s in sorted(series.items())},
+        # a stage is judged by the budget of the items it served (telemetry: its own), else the app's
+        "stages": {name: summarize_series(s, s.budget_ms if s.budget_ms is not None else recorder.deadline_ms)
+                   for name, s in sorted(series.items())},
         "kafka": {"consumed": 0, "produced": 0, "dead_lettered": 0, "committed": 0, **(kafka or {})},
     }
     if extra:

@@ -57,3 +57,18 @@ def test_stage_path_records_consecutive_stages_of_one_item(tmp_path):
     event = json.loads((tmp_path / "events.jsonl").read_text())
     assert event["stages"] == {"queue": 1.0, "search": 3.0, "rerank": 8.0}
     assert event["outcome"] == "missed" and event["level"] == "reduced"
+
+
+def test_a_stage_is_judged_by_its_own_items_budget():
+    """The overlay's telemetry stage serves 1 s deadlines beside 20 ms frames: its summary row must say 1000."""
+    rec = OutcomeRecorder(20.0)
+    frame = Deadline.from_budget(0, 20_000_000)
+    message = Deadline.from_budget(0, 1_000_000_000)
+    rec.stage("composite", "f:1", frame, 0, 2_000_000)
+    rec.finish("f:1", frame, 3_000_000)
+    rec.stage("telemetry", "m:1", message, 0, 30_000_000)
+    summary = build_summary(app="sports_overlay", config="c.yaml", device="cpu", started_at="2026-11-27T10:00:00Z",
+                            duration_s=1.0, recorder=rec)
+    assert summary["end_to_end"]["deadline_ms"] == 20.0
+    assert summary["stages"]["composite"]["deadline_ms"] == 20.0
+    assert summary["stages"]["telemetry"]["deadline_ms"] == 1000.0 and summary["stages"]["telemetry"]["met"] == 1
