@@ -40,18 +40,32 @@ def _progress_line(ctx: RunContext, elapsed_s: float, duration_s: float | None) 
 
 
 def _wait(app: Any, ctx: RunContext, duration_s: float | None, show_progress: bool) -> None:
-    """Wait for the graph; the first Ctrl-C/SIGTERM asks the sources to stop, the graph then drains."""
+    """Wait for the graph. The first Ctrl-C/SIGTERM asks the sources to stop and the graph drains; the
+    second interrupts the graph at once; a third Ctrl-C ends the process (no summary then)."""
     future = app.run_async()
     started = time.monotonic()
     last_progress = started
+    interrupts = 0
     while True:
+        if interrupts < 2:
+            # Holoscan installs its own SIGINT handler as the graph starts, and it force-exits the process
+            # 3 s after a Ctrl-C if the graph is still draining, before any summary is written: take it back.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             future.result(timeout=0.1)
             return
         except FutureTimeout:
             pass
         except KeyboardInterrupt:
-            ctx.control.request_stop("interrupt")
+            interrupts += 1
+            if interrupts == 1:
+                sys.stderr.write("\nstopping: the graph drains what it holds (interrupt again to stop at once)\n")
+                ctx.control.request_stop("interrupt")
+            elif interrupts == 2:
+                sys.stderr.write("\nstopping at once (interrupt again to end the process without a summary)\n")
+                ctx.control.request_stop("interrupt")
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                app.executor.interrupt()
             continue
         except Exception as exc:  # raised from an operator's start()/stop(), outside the guarded compute()
             ctx.control.fail(exc)

@@ -79,8 +79,11 @@ ingest: {{roles: [commerce.requests]}}
             assert 1.0 < silent < 5.0  # declared lost after two 0.5 s intervals, not before
 
         # a clean stop is announced: the sessions on that node move without waiting for silence
-        survivor = next(n for n, _ in NODES if n != victim and any(d["node_id"] == n for d in after.values()))
-        on_survivor = {s for s, d in after.items() if d["node_id"] == survivor}
+        # placements read again just before the stop: on a loaded machine a session may have moved meanwhile (a
+        # node's beats late by a second); what is on the survivor when it stops must follow its announcement
+        now = {s: d for s, d in _latest(read_topic(bootstrap, "mg.grid.placements", timeout_s=1)).items() if s in after}
+        survivor = next(n for n, _ in NODES if n != victim and any(d["node_id"] == n for d in now.values()))
+        on_survivor = {s for s, d in now.items() if d["node_id"] == survivor}
         code, stderr = stop_ingest(nodes[survivor])
         assert code == 0, stderr
         final = _latest(read_topic(bootstrap, "mg.grid.placements",
