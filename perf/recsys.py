@@ -19,7 +19,7 @@
    Kafka hops, decode and schema check, no serving): what this machine's Kafka path alone sustains.
 
 Everything shares the 2 cores: broker, app, Triton, this load generator and its consumer.
-Writes perf/results/recsys.json and .md.
+Writes perf/results/recsys.json and .md (recsys_kafka.* with ``--engine kafka``).
 """
 from __future__ import annotations
 
@@ -471,8 +471,9 @@ def write_results(result: dict[str, Any], engine: str) -> None:
     print("\n".join(lines))
     out = REPO / "perf" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "recsys.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "recsys.md").write_text("# perf/recsys.py\n\n```\n" + "\n".join(lines) + "\n```\n")
+    name = "recsys" if engine == "tansu" else f"recsys_{engine}"  # the embedded default keeps the plain name
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{name}.md").write_text(f"# perf/recsys.py --engine {engine}\n\n```\n" + "\n".join(lines) + "\n```\n")
 
 
 if __name__ == "__main__":
