@@ -48,9 +48,10 @@ def _wait(app: Any, ctx: RunContext, duration_s: float | None, show_progress: bo
     interrupts = 0
     while True:
         if interrupts < 2:
-            # Holoscan installs its own SIGINT handler as the graph starts, and it force-exits the process
-            # 3 s after a Ctrl-C if the graph is still draining, before any summary is written: take it back.
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            # Holoscan installs its own SIGINT and SIGTERM handlers as the graph starts; they interrupt the
+            # graph at once and force the process out 3 s later if it is still draining, before any summary
+            # is written: take both back.
+            _take_signals()
         try:
             future.result(timeout=0.1)
             return
@@ -64,7 +65,8 @@ def _wait(app: Any, ctx: RunContext, duration_s: float | None, show_progress: bo
             elif interrupts == 2:
                 sys.stderr.write("\nstopping at once (interrupt again to end the process without a summary)\n")
                 ctx.control.request_stop("interrupt")
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(signum, signal.SIG_DFL)
                 app.executor.interrupt()
             continue
         except Exception as exc:  # raised from an operator's start()/stop(), outside the guarded compute()
@@ -82,11 +84,18 @@ def _wait(app: Any, ctx: RunContext, duration_s: float | None, show_progress: bo
             last_progress = now
 
 
-def _sigterm_as_interrupt() -> Callable[[], None]:
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+
+def _take_signals() -> None:
+    """SIGINT and SIGTERM both raise KeyboardInterrupt in the main thread, where :func:`_wait` handles them."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 

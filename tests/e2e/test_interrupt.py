@@ -1,11 +1,14 @@
-"""Ctrl-C on a graph that takes a while to drain: the run still ends cleanly (Holoscan's own SIGINT handler
-would force the process out 3 s after the signal, before any summary), and a second Ctrl-C stops at once."""
+"""Ctrl-C or SIGTERM on a graph that takes a while to drain: the run still ends cleanly (Holoscan's own
+handlers would force the process out 3 s after the signal, before any summary), and a second Ctrl-C stops
+it at once."""
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -71,10 +74,11 @@ def _start() -> subprocess.Popen:
     return proc
 
 
-def test_a_graph_that_drains_for_longer_than_holoscan_allows_still_ends_cleanly() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_graph_that_drains_for_longer_than_holoscan_allows_still_ends_cleanly(signum: int) -> None:
     proc = _start()
     interrupted = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert "drained" in stdout and "clean end, stopped_by=interrupt" in stdout, (stdout, stderr)
