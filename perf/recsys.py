@@ -286,37 +286,29 @@ def wave_result(client: Client, values: list[dict[str, Any]], rate: float, achie
 def app_config(app: str, tmp: Path, bootstrap: str, topics: dict[str, str], items: int, triton: str) -> Path:
     """The recommendation app, or (``ingest``) the transport floor: the ingest app relays each request
     unchanged to the answers topic (the same two Kafka hops, decode and schema check, no serving)."""
-    path = tmp / f"{app}.yaml"
     if app == "ingest":
-        path.write_text(f"""
-app: ingest
-node: {{id: edge-perf-1, site: perf, jurisdiction: EU}}
-device: cpu
-kafka:
-  bootstrap: "{bootstrap}"
-  group: {topics['group']}
-  topics: {{commerce.requests: {topics['requests']}, ingest.relay: {topics['answers']}}}
-  max_queue: 20000
-  fetch_max_wait_ms: 5
-deadlines: {{message_ms: {DEADLINE_MS}, policy: drop}}
-ingest: {{roles: [commerce.requests], max_batch: 512}}
-""")
-        return path
-    path.write_text(f"""
-app: recsys_rerank
-node: {{id: edge-perf-1, site: perf, jurisdiction: EU}}
-device: cpu
-kafka:
-  bootstrap: "{bootstrap}"
-  group: {topics['group']}
-  topics: {{commerce.requests: {topics['requests']}, commerce.recommendations: {topics['answers']}}}
-  max_queue: 20000
-  fetch_max_wait_ms: 5
-deadlines: {{request_ms: {DEADLINE_MS}, policy: degrade}}
+        output_role = "ingest.relay"
+        own = f"""deadlines: {{message_ms: {DEADLINE_MS}, policy: drop}}
+ingest: {{roles: [commerce.requests], max_batch: 512}}"""
+    else:
+        output_role = "commerce.recommendations"
+        own = f"""deadlines: {{request_ms: {DEADLINE_MS}, policy: degrade}}
 recsys:
   catalog: {{items: {items}}}
   index: {{kind: ivf, nprobe: {NPROBE}, degraded_nprobe: {DEGRADED_NPROBE}, cache_dir: "{REPO / '.cache/indexes'}"}}
-  encoder: {{triton: {triton}, model_repository: "{REPO / 'models'}", timeout_ms: 50}}
+  encoder: {{triton: {triton}, model_repository: "{REPO / 'models'}", timeout_ms: 50}}"""
+    path = tmp / f"{app}.yaml"
+    path.write_text(f"""
+app: {app}
+node: {{id: edge-perf-1, site: perf, jurisdiction: EU}}
+device: cpu
+kafka:
+  bootstrap: "{bootstrap}"
+  group: {topics['group']}
+  topics: {{commerce.requests: {topics['requests']}, {output_role}: {topics['answers']}}}
+  max_queue: 20000
+  fetch_max_wait_ms: 5
+{own}
 """)
     return path
 
