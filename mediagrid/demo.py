@@ -3,11 +3,17 @@
 Embedded broker (started, or reused when one already answers on 127.0.0.1:19092), broadcaster traffic from
 the football scenario published while the Kafka-fed apps run, generated media, one run directory per app
 (each a ``mediagrid run`` subprocess, so one app's crash cannot take the others down) and an index page.
+
+A Kafka-fed app gets its traffic once its consumer group is stable (it has joined and holds the
+partitions), however long its start-up takes on this machine; it is stopped (SIGTERM: drain, summary)
+a moment after the traffic ends.
 """
 from __future__ import annotations
 
+import asyncio
+import signal
+import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +23,11 @@ from mediagrid.errors import MediagridError
 from mediagrid.kafka.brokers import embedded_bootstrap
 
 SCENARIO = "configs/scenarios/football-match.yaml"
-#: Traffic starts this long after a Kafka-fed app is launched: its start-up and consumer-group join (half a
-#: session timeout on Tansu) would otherwise make the first seconds of messages late before they are read.
-WARMUP_S = 4.0
+READY_TIMEOUT_S = 120.0  # a Kafka-fed app that has not joined its group by then gets the traffic anyway
+SETTLE_S = 0.5  # after the group is stable, for the new member to look up where the topics end (latest)
+DRAIN_S = 1.0  # after the last message, before the app is asked to stop
+STOP_TIMEOUT_S = 60.0
+_POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -72,24 +80,67 @@ def demo_apps() -> tuple[DemoApp, ...]:
     )
 
 
-def _publish(bootstrap: str, duration_s: float, errors: list[BaseException]) -> None:
-    from mediagrid.scenarios import produce  # noqa: PLC0415
+async def _group_stable(bootstrap: str, group: str, app: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    """Whether consumer group ``group`` became stable with members before ``timeout_s`` (or the app exited)."""
+    from aiokafka.admin import AIOKafkaAdminClient  # noqa: PLC0415
 
-    time.sleep(WARMUP_S)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
     try:
-        produce(SCENARIO, bootstrap, duration_s, None, None, None, progress=False)
-    except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-        errors.append(exc)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and app.poll() is None:
+            for response in await admin.describe_consumer_groups([group]):
+                # each group: (error_code, group_id, state, protocol_type, protocol, members)
+                if any(g[2] == "Stable" and g[5] for g in response.groups):
+                    return True
+            await asyncio.sleep(_POLL_S)
+        return False
+    finally:
+        await admin.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM is the runner's clean stop (the graph drains, the summary is written); a second one stops
+    the graph at once; a process that still does not end is killed."""
+    for _ in range(2):
+        if proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    proc.kill()
+    proc.wait()
 
 
 def _run(app: DemoApp, bootstrap: str, duration_s: float, out_dir: Path) -> int:
-    import subprocess  # noqa: PLC0415
-
-    args = [sys.executable, "-m", "mediagrid.cli", "run", app.config, "--duration", f"{duration_s:g}",
-            "--out", str(out_dir), "--no-progress"]
-    for override in (*app.overrides, *((f"kafka.bootstrap={bootstrap}",) if app.kafka else ())):
+    args = [sys.executable, "-m", "mediagrid.cli", "run", app.config, "--out", str(out_dir), "--no-progress"]
+    for override in app.overrides:
         args += ["--set", override.format(run_dir=out_dir)]
-    return subprocess.run(args, check=False).returncode
+    if not app.kafka:
+        return subprocess.run([*args, "--duration", f"{duration_s:g}"], check=False).returncode
+    from mediagrid.config import load_app_config  # noqa: PLC0415
+    from mediagrid.scenarios import produce  # noqa: PLC0415
+
+    # a group of this demo's own: on a reused broker, an earlier run's members cannot make it look ready
+    group = f"{load_app_config(app.config).kafka.group}-{time.time_ns() // 1_000_000}"
+    proc = subprocess.Popen([*args, "--set", f"kafka.bootstrap={bootstrap}", "--set", f"kafka.group={group}"])
+    try:
+        ready = asyncio.run(_group_stable(bootstrap, group, proc, READY_TIMEOUT_S))
+        if proc.poll() is None:
+            if not ready:
+                print(f"demo: {app.name} has not joined consumer group {group} after {READY_TIMEOUT_S:g} s; "
+                      "publishing anyway", file=sys.stderr)
+            time.sleep(SETTLE_S)
+            produce(SCENARIO, bootstrap, duration_s, None, None, None, progress=False)
+            time.sleep(DRAIN_S)
+    except MediagridError as exc:
+        print(f"demo: publishing traffic failed: {exc}", file=sys.stderr)
+    finally:
+        _stop(proc)
+    return proc.returncode
 
 
 def run_demo(duration_s: float = 15.0, out_dir: Path | None = None) -> Path:
@@ -108,18 +159,10 @@ def run_demo(duration_s: float = 15.0, out_dir: Path | None = None) -> Path:
             if app.prepare is not None:
                 print(f"demo [{number}/{len(apps)}] {app.name}: preparing ...", flush=True)
                 app.prepare(app.config)
-            print(f"demo [{number}/{len(apps)}] {app.name}: {duration_s:g} s ...", flush=True)
-            errors: list[BaseException] = []
-            publisher = None
-            if app.kafka:
-                publisher = threading.Thread(target=_publish, args=(bootstrap, duration_s, errors), daemon=True)
-                publisher.start()
+            print(f"demo [{number}/{len(apps)}] {app.name}: {duration_s:g} s"
+                  f"{' of traffic once it has joined its consumer group' if app.kafka else ''} ...", flush=True)
             run_dir = out_dir / app.name
-            code = _run(app, bootstrap, duration_s + (WARMUP_S + 1 if app.kafka else 0), run_dir)
-            if publisher is not None:
-                publisher.join(duration_s + 30)
-            if errors:
-                print(f"demo: publishing traffic failed: {errors[0]}", file=sys.stderr)
+            code = _run(app, bootstrap, duration_s, run_dir)
             if (run_dir / "summary.json").exists():
                 finished.append(run_dir)
             if code != 0:
