@@ -86,18 +86,18 @@ class OutcomeRecorder:
         """Record one item's pass through stage ``name``; its stage outcome follows the item's deadline."""
         finished_ns = now_ns() if finished_ns is None else finished_ns
         outcome = classify(finished_ns, deadline, degraded=degraded, dropped=dropped)
-        latency_ms = ns_to_ms(finished_ns - started_ns)
-        with self._lock:
-            self._series[name].add(latency_ms, outcome, ns_to_ms(deadline.budget_ns))
-            self._pending_stages.setdefault(item_id, {})[name] = round(latency_ms, 4)
+        self._add_stages(item_id, deadline, [(name, ns_to_ms(finished_ns - started_ns), outcome)])
         return outcome
 
     def stage_path(self, item_id: Any, deadline: Deadline, names: tuple[str, ...], marks: tuple[int, ...], *,
                    degraded: bool = False) -> None:
         """Record consecutive stages of one item under one lock: stage ``names[i]`` ran from ``marks[i]`` to
         ``marks[i + 1]``. For a serving loop that times several stages per item, thousands of items a second."""
-        entries = [(name, ns_to_ms(end - start), classify(end, deadline, degraded=degraded))
-                   for name, start, end in zip(names, marks, marks[1:])]
+        self._add_stages(item_id, deadline, [(name, ns_to_ms(end - start), classify(end, deadline, degraded=degraded))
+                                             for name, start, end in zip(names, marks, marks[1:])])
+
+    def _add_stages(self, item_id: Any, deadline: Deadline, entries: list[tuple[str, float, Outcome]]) -> None:
+        """(stage name, latency ms, outcome) of one item into the series and the item's pending event line."""
         budget_ms = ns_to_ms(deadline.budget_ns)
         with self._lock:
             pending = self._pending_stages.setdefault(item_id, {})
