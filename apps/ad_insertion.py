@@ -19,9 +19,10 @@ from typing import Any
 
 from mediagrid.apps.base import MediagridApp
 from mediagrid.apps.video_io import frame_geometry, make_sink, make_source
-from mediagrid.operators.adinsert import AdInsertOp, AdStats, DecisionOp
-from mediagrid.operators.adplan import ROLE, AdPlanner, load_catalogue, load_schedule
-from mediagrid.operators.context import ContextSamplerOp, ThumbnailTapOp
+from mediagrid.ads.stats import AdStats
+from mediagrid.operators.adinsert import AdInsertOp, DecisionOp
+from mediagrid.ads.plan import ROLE, AdPlanner, load_catalogue, load_schedule
+from mediagrid.operators.ad_context import ContextSamplerOp, ThumbnailTapOp
 from mediagrid.operators.deadline import DeadlineGateOp
 from mediagrid.operators.kafka import KafkaSourceOp
 from mediagrid.config.checks import path_of
@@ -39,9 +40,9 @@ def _scheduler(app: MediagridApp, workers: int) -> Any:
     late tick is dropped at the source). More: the event-based scheduler. Codecs, OpenCV and numpy release
     the GIL, so the next frame decodes while this one is composited and encoded: after one slow frame the next
     is late by the overrun only, not by its own decode too, and scene sampling and planning run beside the
-    frame path (a 600-frame 720p clip free running: 5.3-7.6 s with two workers, 6.4-11.0 s greedy, on the
-    shared 2-core VM). A frame's own latency stays decode + composite + encode, and a path that stays slower
-    than the frame rate queues a few frames (one per port) before ticks are dropped."""
+    frame path (free running, a 600-frame 720p clip took about a quarter less time with two workers than
+    greedy). A frame's own latency stays decode + composite + encode, and a path that stays slower than the
+    frame rate queues a few frames (one per port) before ticks are dropped."""
     if workers == 1:
         return GreedyScheduler(app, stop_on_deadlock=True, name="greedy")
     return EventBasedScheduler(app, worker_thread_number=workers, stop_on_deadlock=True,
@@ -88,8 +89,7 @@ class AdInsertionApp(MediagridApp):
         if ctx.kafka is not None:
             bridge = ctx.kafka.consume([ROLE])
             kafka_in = KafkaSourceOp(self, bridge=bridge, control=ctx.control, name="kafka_in")
-            decisions = DecisionOp(self, planner=planner, ack=bridge.ack, producer=ctx.kafka.producer,
-                                   dead_letter_topic=ctx.kafka.config.dead_letter_topic, stats=stats,
+            decisions = DecisionOp(self, planner=planner, checkpoint=bridge.checkpoint, stats=stats,
                                    control=ctx.control, name="decisions")
             self.add_flow(kafka_in, decisions, {("items", "items")})
             self.add_flow(decisions, composite, {("plan", "plan")}, ASYNC)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from mediagrid.config import AppConfig
 from mediagrid.runtime.bootstrap import import_holoscan
-from mediagrid.runtime.context import RunContext
+from mediagrid.run_context import RunContext
 
 import_holoscan()
 from holoscan.core import Application, MetadataPolicy  # noqa: E402

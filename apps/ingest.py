@@ -26,9 +26,9 @@ class IngestApp(MediagridApp):
         source = KafkaSourceOp(self, bridge=bridge, control=ctx.control, max_batch=own["max_batch"], name="kafka_in")
         relay = RelayOp(self, output_topic=kafka.topic(own["output_role"]),
                         budget_ns=config.deadlines.budget_ns(self.DEADLINE), node_id=config.node.id,
-                        ack=bridge.ack, recorder=ctx.recorder, control=ctx.control, name="relay")
-        sink = KafkaSinkOp(self, producer=kafka.producer, ack=bridge.ack, recorder=ctx.recorder,
-                           control=ctx.control, name="kafka_out")
+                        checkpoint=bridge.checkpoint, recorder=ctx.recorder, control=ctx.control, name="relay")
+        sink = KafkaSinkOp(self, checkpoint=bridge.checkpoint, recorder=ctx.recorder, control=ctx.control,
+                           name="kafka_out")
         # Default ports on purpose (capacity 1 with back-pressure): a batch waits in the bridge's bounded
         # queue, where the consumer sees it and pauses, rather than in a port queue that nobody watches.
         self.add_flow(source, relay, {("items", "items")})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,19 @@ from mediagrid.config import AppConfig
 from mediagrid.errors import UsageError
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import ms_to_ns
-from mediagrid.services.riva import RivaEndpoint, RivaServer, SpeechClient
-from mediagrid.services.riva.client import SpeechSettings
-from mediagrid.services.speech.clip import write_speech_clip
-from mediagrid.services.speech.vad import VadSettings
-from mediagrid.operators.speech import ProgramPlan, VadOp
-from mediagrid.operators.speech_output import CaptionPublisher, DubbedProgramOp, ProgramWriter, WebVttWriter
+from mediagrid.speech.riva_calls import RivaEndpoint, SpeechClient, SpeechSettings
+from mediagrid.speech.riva_server.server import RivaServer
+from mediagrid.speech.clip import write_speech_clip
+from mediagrid.speech.vad import VadSettings
+from mediagrid.speech.items import ProgramPlan
+from mediagrid.speech.program_files import CaptionPublisher, ProgramWriter, WebVttWriter
+from mediagrid.speech.stages import AsrStage, SynthesizeStage, TranslateStage
+from mediagrid.operators.speech import VadOp
+from mediagrid.operators.speech_output import DubbedProgramOp
 from mediagrid.operators.speech_source import MediaSourceOp
-from mediagrid.operators.speech_stages import (AsrStage, StageInputOp, StageOutputOp, SynthesizeStage,
-                                               TranslateStage)
-from mediagrid.operators.speech_timeline import ProgramTimeline
+from mediagrid.operators.speech_stages import StageInputOp
+from mediagrid.operators.worker_egress import WorkerEgressOp
+from mediagrid.speech.timeline import ProgramTimeline
 
 import_holoscan()
 from holoscan.schedulers import GreedyScheduler  # noqa: E402
@@ -53,19 +57,8 @@ class LiveTranslationApp(MediagridApp):
         out_dir = ctx.out_dir or Path(tempfile.mkdtemp(prefix="mg-live-translation-"))
         media = _source_media(config, own, out_dir)
         plan = ProgramPlan(ms_to_ns(own["program_delay_ms"]), ms_to_ns(budget_ms), lead_s=vad.frame_ms / 1000)
-        client, server = _speech_service(riva, own["program_rate"])
-        try:
-            self._compose(config, own, vad, plan, media, out_dir, client, budget_ms,
-                          [client.close] + ([server.stop] if server else []))
-        except BaseException:
-            client.close()
-            if server is not None:
-                server.stop()
-            raise
-
-    def _compose(self, config: AppConfig, own: dict[str, Any], vad: VadSettings, plan: ProgramPlan, media: Path,
-                 out_dir: Path, client: SpeechClient, budget_ms: float, on_close: list[Any]) -> None:
-        ctx, common = self.ctx, {"control": self.ctx.control}
+        client = _speech_client(riva, own["program_rate"], ctx.resources)
+        common = {"control": ctx.control}
         recorder, policy, rate = ctx.recorder, config.deadlines.policy, own["program_rate"]
         language = config.sections["riva"]["nmt"]["target_language"]
         source = MediaSourceOp(self, path=media, chunk_ms=own["chunk_ms"], program_rate=rate, name="media", **common)
@@ -77,8 +70,9 @@ class LiveTranslationApp(MediagridApp):
                                      max_speedup=own["max_speedup"], pause_s=vad.end_ms / 1000)
         stages = {}
         for stage in (asr, translate, synthesize):
+            ctx.resources.callback(stage.shutdown)  # after the graph: no recognition stream waits for audio
             stages[stage.name] = (StageInputOp(self, stage=stage, name=f"{stage.name}_in", **common),
-                                  StageOutputOp(self, stage=stage, name=f"{stage.name}_out", **common))
+                                  WorkerEgressOp(self, worker=stage.worker, name=f"{stage.name}_out", **common))
         mp4 = _program_path(config, out_dir)
         publisher = None
         if ctx.kafka is not None:
@@ -87,7 +81,7 @@ class LiveTranslationApp(MediagridApp):
             self, timeline=ProgramTimeline(rate, plan, own["min_cue_ms"] / 1000),
             writer=lambda: None if mp4 is None else ProgramWriter(mp4, media, rate, language),
             vtt=WebVttWriter(out_dir / CAPTIONS_FILE), publisher=publisher, recorder=recorder,
-            on_close=on_close, name="program_out", **common)
+            name="program_out", **common)
         self.add_flow(source, segmenter, {("audio", "audio")})
         self.add_flow(source, output, {("video", "video")})
         self.add_flow(segmenter, stages["asr"][0], {("events", "in")})
@@ -131,11 +125,12 @@ def _source_media(config: AppConfig, own: dict[str, Any], out_dir: Path) -> Path
     return path
 
 
-def _speech_service(riva: dict[str, Any], rate: int) -> tuple[SpeechClient, RivaServer | None]:
-    """The client for the configured Riva, and the embedded server if the config asks for one."""
-    server = None
+def _speech_client(riva: dict[str, Any], rate: int, resources: ExitStack) -> SpeechClient:
+    """The client for the configured Riva (and the embedded server, if the config asks for one), both
+    closed with ``resources``: the client first, then the server."""
     if riva["uri"] == "embedded":
         server = RivaServer(api_key=secrets.token_urlsafe(24)).start()
+        resources.callback(server.stop)
         endpoint = RivaEndpoint(server.uri, api_key=server.api_key)
     else:
         endpoint = RivaEndpoint(riva["uri"], use_ssl=riva["use_ssl"], ssl_root_cert=_file(riva, "ssl_root_cert"),
@@ -148,7 +143,9 @@ def _speech_service(riva: dict[str, Any], rate: int) -> tuple[SpeechClient, Riva
         nmt_model=riva["nmt"]["model"], tts_language=riva["tts"]["language_code"],
         tts_voice=riva["tts"]["voice_name"], sample_rate_hz=rate,
         metadata={name: riva[name]["metadata"] for name in ("asr", "nmt", "tts")})
-    return SpeechClient(endpoint, settings), server
+    client = SpeechClient(endpoint, settings)
+    resources.callback(client.close)
+    return client
 
 
 def _file(riva: dict[str, Any], key: str) -> Path | None:

@@ -4,16 +4,17 @@ recommendations on Kafka, each with its latency, outcome and the request's sourc
 
 Built for many concurrent viewer sessions on an edge node, where an answer after its deadline (about
 200 ms) is worthless: speed over depth. Under overload the worker degrades (cheaper search, then the
-cached popular list) rather than answering late; see mediagrid.operators.recsys for the ladder.
+cached popular list) rather than answering late; see mediagrid.recsys.worker for the ladder.
 """
 from __future__ import annotations
 
 from mediagrid.apps.base import MediagridApp
 from mediagrid.errors import UsageError
 from mediagrid.operators.kafka import KafkaSinkOp, KafkaSourceOp
-from mediagrid.operators.recsys import (
-    BatchSettings, RecsysEgressOp, RecsysIngressOp, RecsysWorker, open_recsys,
-)
+from mediagrid.operators.recsys import RecsysIngressOp
+from mediagrid.operators.worker_egress import WorkerEgressOp
+from mediagrid.recsys.service import open_recsys
+from mediagrid.recsys.worker import BatchSettings, RecsysWorker
 from mediagrid.runtime.bootstrap import import_holoscan
 
 import_holoscan()
@@ -29,19 +30,20 @@ class RecsysRerankApp(MediagridApp):
         kafka = ctx.kafka
         if kafka is None:
             raise UsageError(f"{config.path}: recsys_rerank needs a kafka section (requests come from Kafka)")
-        parts = open_recsys(own, ctx.backend.device)
+        parts = open_recsys(own, ctx.resources, ctx.backend.device)
         bridge = kafka.consume([own["input_role"]])
         worker = RecsysWorker(
             encoder=parts.encoder, index=parts.index, reranker=parts.reranker,
             settings=BatchSettings(**own["batching"]), candidates=own["rerank"]["candidates"],
             policy=config.deadlines.policy, output_topic=kafka.topic(own["output_role"]), recorder=ctx.recorder,
-            control=ctx.control, on_close=[parts.close]).start()
+            control=ctx.control).start()
+        ctx.resources.callback(worker.close)  # after the graph, before the Triton server stops
         source = KafkaSourceOp(self, bridge=bridge, control=ctx.control, max_batch=own["read_batch"], name="kafka_in")
         ingress = RecsysIngressOp(self, worker=worker, max_budget_ns=config.deadlines.budget_ns(self.DEADLINE),
                                   control=ctx.control, name="requests")
-        egress = RecsysEgressOp(self, worker=worker, control=ctx.control, name="answers")
-        sink = KafkaSinkOp(self, producer=kafka.producer, ack=bridge.ack, recorder=ctx.recorder,
-                            control=ctx.control, name="kafka_out")
+        egress = WorkerEgressOp(self, worker=worker, control=ctx.control, name="answers")
+        sink = KafkaSinkOp(self, checkpoint=bridge.checkpoint, recorder=ctx.recorder, control=ctx.control,
+                           name="kafka_out")
         # Default ports (capacity 1, back-pressure): a burst waits in the consumer bridge's bounded queue,
         # where the consumer pauses, and in the worker's EDF queue, where admission sees it.
         self.add_flow(source, ingress, {("items", "items")})

@@ -5,7 +5,7 @@ match state and the overlay layer whenever they arrive; frames are paced by the 
 deadline gate and get the newest layer blended in. An event-based scheduler with two workers runs them, so
 that a telemetry batch is handled when it arrives, not at the next frame tick. Frames are the end-to-end items
 (``DEADLINE = "frame"``); every telemetry message ends in one outcome of the ``telemetry`` stage
-(:mod:`mediagrid.operators.overlay_ledger`). Besides ``summary.json`` the run directory gets
+(:mod:`mediagrid.overlay.ledger`). Besides ``summary.json`` the run directory gets
 ``overlay.json`` (what became of the telemetry, what was painted) and snapshot PNGs.
 """
 from __future__ import annotations
@@ -20,11 +20,12 @@ from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import now_ns
 from mediagrid.operators.deadline import DeadlineGateOp
 from mediagrid.operators.kafka import KafkaSourceOp
-from mediagrid.operators.overlay import CompositeOp, MatchStateOp, OverlayRenderOp, Snapshots, write_stats
-from mediagrid.operators.overlay_ledger import TelemetryLedger
-from mediagrid.operators.overlay_paint import Fonts, Painter
-from mediagrid.operators.overlay_render import Camera, LayerBuilder, Style
-from mediagrid.operators.overlay_state import MatchState
+from mediagrid.operators.overlay import CompositeOp, MatchStateOp, OverlayRenderOp
+from mediagrid.overlay.snapshots import Snapshots, write_stats
+from mediagrid.overlay.ledger import TelemetryLedger
+from mediagrid.overlay.paint import Fonts, Painter
+from mediagrid.overlay.render import Camera, LayerBuilder, Style
+from mediagrid.overlay.state import MatchState
 
 import_holoscan()
 from holoscan.core import IOSpec  # noqa: E402
@@ -53,18 +54,19 @@ class SportsOverlayApp(MediagridApp):
         ledger = TelemetryLedger(ctx.recorder, config.deadlines.budget_ns("telemetry"))
         bridge = ctx.kafka.consume([ROLE])  # last: everything that can reject the config has run
 
-        def finish(op: CompositeOp) -> None:
+        def finish() -> None:
+            """After the graph (the compositor has closed its snapshots): the counters to the run directory."""
             ledger.close(now_ns())
             if ctx.out_dir is not None:
                 write_stats(ctx.out_dir / "overlay.json", {
                     "telemetry": {**{v.value: n for v, n in state.counts.items()}, **ledger.counts},
-                    "layers": builder.version, "painted": dict(builder.painted), "frames": dict(op.counts),
-                    "frame_size": [width, height], "snapshots": op.snapshots.written,
+                    "layers": builder.version, "painted": dict(builder.painted), "frames": dict(comp.counts),
+                    "frame_size": [width, height], "snapshots": comp.snapshots.written,
                 })
 
         kafka_in = KafkaSourceOp(self, bridge=bridge, control=ctx.control, max_batch=own["max_batch"],
                                  name="kafka_in")
-        match_state = MatchStateOp(self, state=state, ledger=ledger, ack=bridge.ack, control=ctx.control,
+        match_state = MatchStateOp(self, state=state, ledger=ledger, checkpoint=bridge.checkpoint, control=ctx.control,
                                    name="match_state")
         render = OverlayRenderOp(self, builder=builder, ledger=ledger, control=ctx.control, name="render")
         source = make_source(self, config, ctx, config.deadlines.budget_ns(self.DEADLINE), fps=fps)
@@ -72,7 +74,8 @@ class SportsOverlayApp(MediagridApp):
                               policy=config.deadlines.policy, recorder=ctx.recorder, control=ctx.control, name="gate")
         comp = CompositeOp(self, ledger=ledger, recorder=ctx.recorder, control=ctx.control, backend=ctx.backend,
                            snapshots=Snapshots(ctx.out_dir, ctx.backend, own["snapshot_after_s"]),
-                           frame_size=(width, height), on_stop=finish, name="composite")
+                           frame_size=(width, height), name="composite")
+        ctx.resources.callback(finish)
         sink = make_sink(self, config, ctx, fps=fps, frame_size=(width, height))
         # Default ports (capacity 1, back-pressure) on both paths: a Kafka batch waits in the bridge's
         # bounded queue (where the consumer sees it and pauses), and the next one is then bigger; frames

@@ -5,8 +5,8 @@ from typing import Any
 
 from mediagrid.config import AppConfig
 from mediagrid.errors import MediaError
-from mediagrid.operators.codecs import probe
-from mediagrid.runtime.context import RunContext
+from mediagrid.media.codecs import probe
+from mediagrid.run_context import RunContext
 from mediagrid.operators.video import FileSinkOp, FileSourceOp, NullSinkOp, SyntheticSourceOp
 
 

@@ -1,4 +1,4 @@
-"""The ``mediagrid`` command. Contract: ../shared/ARCHITECTURE.md, section "CLI".
+"""The ``mediagrid`` command. Contract: docs/architecture.md, section 6.1.
 
 Every failure the user can cause ends in one readable message on stderr and a non-zero exit code
 (2 for bad input, see ``mediagrid.errors``), never in a traceback.
@@ -191,7 +191,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
 
 def cmd_speech_server(args: argparse.Namespace) -> int:
-    from mediagrid.services.riva import serve_foreground  # noqa: PLC0415
+    from mediagrid.speech.riva_server import serve_foreground  # noqa: PLC0415
 
     return serve_foreground(args.port, args.host)
 

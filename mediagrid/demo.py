@@ -42,7 +42,7 @@ class DemoApp:
 
 def _triton_ready() -> bool:
     """The Triton server is used when its venv was set up (make triton-venv), else the in-process encoder."""
-    from mediagrid.services.triton import TritonError, server_dir, triton_venv  # noqa: PLC0415
+    from mediagrid.recsys.triton import TritonError, server_dir, triton_venv  # noqa: PLC0415
 
     try:
         server_dir(triton_venv())
@@ -55,8 +55,8 @@ def _warm_recsys_index(config_path: str) -> None:
     """Build the recommendation index into its cache before the timed run: a first build takes longer than
     the app's window, which would then see none of the traffic published for it."""
     from mediagrid.config import load_app_config  # noqa: PLC0415
-    from mediagrid.services.catalog import CatalogSpec, generate_catalog  # noqa: PLC0415
-    from mediagrid.services.index_store import IndexSpec, IndexStore  # noqa: PLC0415
+    from mediagrid.recsys.catalog import CatalogSpec, generate_catalog  # noqa: PLC0415
+    from mediagrid.recsys.index_store import IndexSpec, IndexStore  # noqa: PLC0415
 
     section = load_app_config(config_path).sections["recsys"]
     catalog = generate_catalog(CatalogSpec.from_config(section["catalog"]))

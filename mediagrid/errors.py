@@ -30,7 +30,11 @@ class DeviceError(MediagridError):
     exit_code = 2
 
 
-class BrokerError(MediagridError):
+class ChildProcessFailed(MediagridError):
+    """A child process that mediagrid runs (a broker, a server) could not be started, died, or would not stop."""
+
+
+class BrokerError(ChildProcessFailed):
     """A Kafka broker could not be started, reached or stopped."""
 
     exit_code = 4

@@ -19,7 +19,7 @@ from mediagrid.config import AppConfig
 from mediagrid.errors import MediagridError
 from mediagrid.metrics import OutcomeRecorder, build_summary, write_summary
 from mediagrid.runtime.clock import ns_to_ms
-from mediagrid.runtime.context import RunContext
+from mediagrid.run_context import RunContext
 from mediagrid.runtime.control import RunControl
 from mediagrid.runtime.device import select_backend
 
@@ -107,6 +107,19 @@ def _serve_metrics(config: AppConfig, ctx: RunContext, port: int, host: str) -> 
     return serve_metrics(collector, port, host)
 
 
+def _open_kafka(config: AppConfig, ctx: RunContext) -> Any:
+    """The run's Kafka session and, when the node reports to the control plane, its heartbeat; both on the
+    run's exit stack."""
+    from mediagrid.grid.heartbeat import HeartbeatPublisher  # noqa: PLC0415
+    from mediagrid.kafka.session import KafkaSession  # noqa: PLC0415
+
+    kafka = KafkaSession(config.kafka)
+    ctx.resources.callback(kafka.close)
+    if config.node.heartbeat_ms > 0:
+        ctx.resources.callback(HeartbeatPublisher(kafka, config.node, config.app, ctx.recorder).start().stop)
+    return kafka
+
+
 def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None, frames: int | None = None,
             device: str | None = None, show_progress: bool | None = None, metrics_port: int | None = None,
             metrics_host: str = "127.0.0.1") -> dict[str, Any]:
@@ -124,32 +137,26 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
     started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = time.monotonic()
     restore_sigterm = _sigterm_as_interrupt()
-    metrics_server = heartbeat = None
     try:
-        if config.kafka is not None:
-            from mediagrid.grid.heartbeat import HeartbeatPublisher  # noqa: PLC0415
-            from mediagrid.kafka.session import KafkaSession  # noqa: PLC0415
-
-            ctx.kafka = KafkaSession(config.kafka)
-            if config.node.heartbeat_ms > 0:
-                heartbeat = HeartbeatPublisher(ctx.kafka, config.node, config.app, recorder).start()
-        if metrics_port is not None:
-            metrics_server = _serve_metrics(config, ctx, metrics_port, metrics_host)
-        app = cls(config, ctx)
-        # Everything loaded so far (modules, config, models) lives as long as the run: collect once now and
-        # freeze it, so that no full collection walks it on a frame path (one cost 28 ms at a 720p60 start).
-        gc.collect()
-        gc.freeze()
-        _wait(app, ctx, duration_s, sys.stderr.isatty() if show_progress is None else show_progress)
-        app.shutdown_async_executor()
+        # The run's resources, closed newest first once the graph has ended (or composing failed): what the
+        # app opened, then the heartbeat (its last one says "down": the control plane moves our sessions
+        # now) and the metrics server, and last the Kafka session (deliveries flushed, acknowledged offsets
+        # committed, an embedded broker stopped).
+        with ctx.resources:
+            if config.kafka is not None:
+                ctx.kafka = _open_kafka(config, ctx)
+            if metrics_port is not None:
+                ctx.resources.callback(_serve_metrics(config, ctx, metrics_port, metrics_host).shutdown)
+            app = cls(config, ctx)
+            # Everything loaded so far (modules, config, models) lives as long as the run: collect once now
+            # and freeze it, so that no full collection walks it on a frame path (perf/results/ad_insertion.md).
+            gc.collect()
+            gc.freeze()
+            _wait(app, ctx, duration_s, sys.stderr.isatty() if show_progress is None else show_progress)
+            app.shutdown_async_executor()
     finally:
         restore_sigterm()
-        if metrics_server is not None:
-            metrics_server.shutdown()
-        if heartbeat is not None:
-            heartbeat.stop()  # the last heartbeat says "down": the control plane moves our sessions now
         if ctx.kafka is not None:
-            ctx.kafka.close()  # flushes deliveries, commits what was acknowledged
             kafka_stats = ctx.kafka.stats()
         recorder.close()
         control = ctx.control

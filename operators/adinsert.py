@@ -2,14 +2,14 @@
 plans.
 
 ``AdInsertOp`` does, per frame, only what must happen per frame: look up the breaks active at the frame's
-presentation time in the latest :class:`~mediagrid.operators.adplan.AdPlan` and blend their prepared creatives
+presentation time in the latest :class:`~mediagrid.ads.plan.AdPlan` and blend their prepared creatives
 into the frame in place (region only, integer arithmetic: the same frame, plan and scene give the same bytes).
 Plans and scene labels arrive on ``ASYNC_BUFFER`` ports, so a slow decision or classifier never holds a frame
 back. A frame that the deadline gate marked ``degraded`` (budget left below the compositor's estimate) passes
 through untouched. The creative variant is chosen once per break, from the latest scene label at the break's
 first frame, so a break never switches creatives half way.
 
-``DecisionOp`` applies Kafka decisions to the :class:`~mediagrid.operators.adplan.AdPlanner` and emits the new
+``DecisionOp`` applies Kafka decisions to the :class:`~mediagrid.ads.plan.AdPlanner` and emits the new
 plan; a decision for a creative that is not in the catalogue is dead-lettered to the run's dead-letter topic
 (reason ``rejected``) and acknowledged once the dead letter is durable, like a message that fails its schema.
 """
@@ -17,29 +17,28 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mediagrid.kafka.consumer import KafkaItem
-from mediagrid.kafka.producer import OutRecord, SharedProducer
-from mediagrid.kafka.topics import dead_letter, encode
+from mediagrid.kafka.checkpoint import Checkpoint
+from mediagrid.kafka.topics import encode
 from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import now_ns
 from mediagrid.runtime.control import RunControl
 from mediagrid.runtime.device import Backend
-from mediagrid.operators import frames
-from mediagrid.operators.adplan import AdDecision, AdPlan, AdPlanner, Verdict
-from mediagrid.operators.compositor import blend, fits, warm_up
-from mediagrid.operators.context import ContextCounts, Scene
-from mediagrid.operators.guard import guarded
+from mediagrid.media import frames
+from mediagrid.ads.plan import AdDecision, AdPlan, AdPlanner, DecisionVerdict
+from mediagrid.media.compositor import blend, fits, warm_up
+from mediagrid.ads.scene import Scene
+from mediagrid.ads.stats import AdStats
+from mediagrid.operators.base import MediagridOp
 
 import_holoscan()
-from holoscan.core import Operator, OperatorSpec  # noqa: E402
+from holoscan.core import OperatorSpec  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -48,34 +47,7 @@ STATS_FILE = "ad_insertion.json"
 SNAPSHOT_FILE = "ad_insertion.png"
 
 
-@dataclass
-class FrameCounts:
-    """What the compositor did with the frames it saw."""
-
-    composited: int = 0  # at least one creative drawn
-    clean: int = 0  # no break active
-    degraded: int = 0  # passed through unmodified because the budget was short
-    skipped_fills: int = 0  # a creative whose slot does not fit the frame (the stream changed size)
-    by_creative: dict[str, int] = field(default_factory=dict)  # frames each creative was on screen
-
-
-@dataclass
-class AdStats:
-    """The app's counters, written as ``ad_insertion.json`` into the run directory when the graph stops."""
-
-    frames: FrameCounts = field(default_factory=FrameCounts)
-    planner: AdPlanner | None = None
-    context: ContextCounts | None = None
-    dead_letters: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"frames": asdict(self.frames),
-                "decisions": asdict(self.planner.counts) if self.planner else None,
-                "dead_letters": self.dead_letters,
-                "context": asdict(self.context) if self.context else None}
-
-
-class AdInsertOp(Operator):
+class AdInsertOp(MediagridOp):
     """Composites the active breaks into each frame; ports ``frame`` in/out, optional ``plan`` and ``scene``."""
 
     def __init__(self, fragment: Any, *args: Any, plan: AdPlan, live_plan: bool, live_scene: bool,
@@ -85,14 +57,12 @@ class AdInsertOp(Operator):
         self.live_scene = live_scene
         self.stats = stats
         self.backend = backend
-        self.recorder = recorder
-        self.control = control
         self.out_dir = out_dir
         self._plan = plan
         self._scene: Scene | None = None
         self._variants: dict[str, str] = {}  # break id -> variant chosen at the break's first frame
         self._snapshot: np.ndarray | None = None
-        super().__init__(fragment, *args, **kwargs)
+        super().__init__(fragment, *args, control=control, recorder=recorder, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("frame")
@@ -105,7 +75,6 @@ class AdInsertOp(Operator):
     def start(self) -> None:
         warm_up(self.backend)
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         # Latest values first: a receive merges the message's metadata, and the frame's must win.
         self._plan = (op_input.receive("plan") if self.live_plan else None) or self._plan
@@ -159,47 +128,39 @@ class AdInsertOp(Operator):
             cv2.imwrite(str(self.out_dir / SNAPSHOT_FILE), cv2.cvtColor(self._snapshot, cv2.COLOR_RGB2BGR))
 
 
-class DecisionOp(Operator):
+class DecisionOp(MediagridOp):
     """Kafka ``ads.decisions`` batches in (port ``items``), the new :class:`AdPlan` out (port ``plan``)."""
 
-    def __init__(self, fragment: Any, *args: Any, planner: AdPlanner, ack: Callable[[list[KafkaItem]], None],
-                 producer: SharedProducer, dead_letter_topic: str, stats: AdStats, control: RunControl,
-                 **kwargs: Any) -> None:
+    def __init__(self, fragment: Any, *args: Any, planner: AdPlanner, checkpoint: Checkpoint, stats: AdStats,
+                 control: RunControl, **kwargs: Any) -> None:
         self.planner = planner
-        self.ack = ack
-        self.producer = producer
-        self.dead_letter_topic = dead_letter_topic
+        self.checkpoint = checkpoint
         self.stats = stats
-        self.control = control
-        super().__init__(fragment, *args, **kwargs)
+        super().__init__(fragment, *args, control=control, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("items")
         spec.output("plan")
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         items: list[KafkaItem] = op_input.receive("items")
         handled: list[KafkaItem] = []
         version = self.planner.plan().version
         for item in items:
             decision = AdDecision.from_message(item.value)
-            if self.planner.accept(decision) is Verdict.UNKNOWN_CREATIVE:
+            if self.planner.accept(decision) is DecisionVerdict.UNKNOWN_CREATIVE:
                 self._dead_letter(item, f"unknown creative {decision.creative_id!r}: not in this node's "
                                         f"ad_insertion.creatives catalogue (break {decision.break_id})")
             else:
                 handled.append(item)
         if handled:
-            self.ack(handled)
+            self.checkpoint.handled(handled)
         if self.planner.plan().version != version:
             op_output.emit(self.planner.plan(), "plan")
 
     def _dead_letter(self, item: KafkaItem, reason: str) -> None:
-        letter = dead_letter(item.topic, item.partition, item.offset, item.timestamp_ms, encode(item.value), reason)
+        def counted() -> None:
+            self.stats.dead_letters += 1
 
-        def done(error: BaseException | None) -> None:
-            if error is None:  # acknowledged once the dead letter is durable; otherwise it is read again
-                self.stats.dead_letters += 1
-                self.ack([item])
-
-        self.producer.send([OutRecord(self.dead_letter_topic, letter, item.key)], done)
+        self.checkpoint.dead_letter((item.topic, item.partition, item.offset), item.timestamp_ms, encode(item.value),
+                                    item.key, reason, counted)

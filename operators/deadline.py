@@ -8,14 +8,14 @@ from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import ms_to_ns, now_ns
 from mediagrid.runtime.control import RunControl
 from mediagrid.scheduler.deadline import Action, Policy, decide
-from mediagrid.operators import frames
-from mediagrid.operators.guard import guarded
+from mediagrid.media import frames
+from mediagrid.operators.base import MediagridOp
 
 import_holoscan()
-from holoscan.core import Operator, OperatorSpec  # noqa: E402
+from holoscan.core import OperatorSpec  # noqa: E402
 
 
-class DeadlineGateOp(Operator):
+class DeadlineGateOp(MediagridOp):
     """Lets a frame on when the rest of its budget covers the next stage's estimate; otherwise applies the
     policy: ``drop`` ends the item here (recorded), ``degrade`` and ``reuse`` mark it for the next stage."""
 
@@ -24,15 +24,12 @@ class DeadlineGateOp(Operator):
         self.stage = stage
         self.estimate_ns = ms_to_ns(estimate_ms)
         self.policy = Policy(policy)
-        self.recorder = recorder
-        self.control = control
-        super().__init__(fragment, *args, **kwargs)
+        super().__init__(fragment, *args, control=control, recorder=recorder, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("frame")
         spec.output("frame")
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         frame = op_input.receive("frame")
         started = now_ns()

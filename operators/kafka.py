@@ -2,29 +2,29 @@
 
 ``KafkaSourceOp`` drains a :class:`ConsumerBridge` when its ``AsynchronousCondition`` says items are
 waiting (no polling, no busy wait) and emits them in batches: one hop per message would cap a Python graph
-at a few thousand messages per second. ``KafkaSinkOp`` hands outgoing records to the shared producer and,
-when the broker confirms them, records each item's outcome and acknowledges its input offsets.
+at a few thousand messages per second. ``KafkaSinkOp`` hands outgoing records to the consumer's
+:class:`~mediagrid.kafka.checkpoint.Checkpoint` and, when the broker confirms them, records each item's
+outcome; the checkpoint then lets their input offsets be committed.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from mediagrid.kafka.checkpoint import Checkpoint
 from mediagrid.kafka.consumer import ConsumerBridge, KafkaItem
-from mediagrid.kafka.producer import OutRecord, SharedProducer
+from mediagrid.kafka.outgoing import Outgoing
+from mediagrid.kafka.producer import OutRecord
 from mediagrid.kafka.topics import encode
 from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import NS_PER_MS, now_ns
 from mediagrid.runtime.control import RunControl
 from mediagrid.scheduler.deadline import Deadline
-from mediagrid.operators.fed import FedOp
-from mediagrid.operators.guard import guarded
+from mediagrid.operators.base import FedOp, MediagridOp
 
 import_holoscan()
-from holoscan.core import Operator, OperatorSpec  # noqa: E402
+from holoscan.core import OperatorSpec  # noqa: E402
 
 
 class KafkaSourceOp(FedOp):
@@ -34,11 +34,10 @@ class KafkaSourceOp(FedOp):
     def __init__(self, fragment: Any, *args: Any, bridge: ConsumerBridge, control: RunControl,
                  max_batch: int = 512, **kwargs: Any) -> None:
         self.bridge = bridge
-        self.control = control
         self.max_batch = max_batch
         bridge.on_ready = self.wake
         control.add_stop_hook(self.wake)
-        super().__init__(fragment, *args, **kwargs)
+        super().__init__(fragment, *args, control=control, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.output("items")
@@ -46,7 +45,6 @@ class KafkaSourceOp(FedOp):
     def start(self) -> None:
         self.waiting(more=self.bridge.depth() > 0)
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         if self.control.stop_requested.is_set():
             self.finish()
@@ -57,60 +55,37 @@ class KafkaSourceOp(FedOp):
             op_output.emit(batch, "items")
 
 
-@dataclass(slots=True)
-class Outgoing:
-    """One output record and the input items it answers; they are acknowledged when it is delivered.
-
-    ``dropped`` marks an answer that says "too late" (still delivered, so the asker stops waiting);
-    ``fields`` go into the item's line in events.jsonl.
-    """
-
-    record: OutRecord
-    inputs: list[KafkaItem]
-    item_id: str
-    deadline: Deadline
-    degraded: bool = False
-    dropped: bool = False
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
-class KafkaSinkOp(Operator):
+class KafkaSinkOp(MediagridOp):
     """Takes ``list[Outgoing]`` on port ``out``; never waits for the broker on the scheduler thread."""
 
     STAGE = "deliver"
 
-    def __init__(self, fragment: Any, *args: Any, producer: SharedProducer, ack: Callable[[list[KafkaItem]], None],
-                 recorder: OutcomeRecorder, control: RunControl, **kwargs: Any) -> None:
-        self.producer = producer
-        self.ack = ack
-        self.recorder = recorder
-        self.control = control
-        super().__init__(fragment, *args, **kwargs)
+    def __init__(self, fragment: Any, *args: Any, checkpoint: Checkpoint, recorder: OutcomeRecorder,
+                 control: RunControl, **kwargs: Any) -> None:
+        self.checkpoint = checkpoint
+        super().__init__(fragment, *args, control=control, recorder=recorder, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("out")
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         batch: list[Outgoing] = op_input.receive("out")
         if batch:
             sent = now_ns()
-            self.producer.send([o.record for o in batch],
-                               lambda error, batch=batch, sent=sent: self._delivered(batch, sent, error))
+            self.checkpoint.deliver([o.record for o in batch], [item for out in batch for item in out.inputs],
+                                    lambda error, batch=batch, sent=sent: self._delivered(batch, sent, error))
 
     def _delivered(self, batch: list[Outgoing], sent_ns: int, error: BaseException | None) -> None:
-        """On the Kafka thread. A failed delivery is counted as dropped and not acknowledged: the input
-        stays uncommitted and is read again after a restart."""
+        """On the Kafka thread. A failed delivery is counted as dropped; the checkpoint leaves its inputs
+        uncommitted, so they are read again after a restart."""
         done = now_ns()
         for out in batch:
             flags = {"degraded": out.degraded, "dropped": out.dropped or error is not None}
             self.recorder.stage(self.STAGE, out.item_id, out.deadline, sent_ns, done, **flags)
             self.recorder.finish(out.item_id, out.deadline, done, **flags, **out.fields)
-        if error is None:
-            self.ack([item for out in batch for item in out.inputs])
 
 
-class RelayOp(Operator):
+class RelayOp(MediagridOp):
     """The ingest app's work: each valid item becomes a record on the output topic carrying its source
     position (so downstream consumers can de-duplicate re-deliveries). Items already past their deadline
     are dropped, counted and acknowledged: they were handled, by deciding they are too late to matter."""
@@ -118,21 +93,17 @@ class RelayOp(Operator):
     STAGE = "handle"
 
     def __init__(self, fragment: Any, *args: Any, output_topic: str, budget_ns: int, node_id: str,
-                 ack: Callable[[list[KafkaItem]], None], recorder: OutcomeRecorder, control: RunControl,
-                 **kwargs: Any) -> None:
+                 checkpoint: Checkpoint, recorder: OutcomeRecorder, control: RunControl, **kwargs: Any) -> None:
         self.output_topic = output_topic
         self.budget_ns = budget_ns
         self.node_id = node_id
-        self.ack = ack
-        self.recorder = recorder
-        self.control = control
-        super().__init__(fragment, *args, **kwargs)
+        self.checkpoint = checkpoint
+        super().__init__(fragment, *args, control=control, recorder=recorder, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("items")
         spec.output("out")
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         items: list[KafkaItem] = op_input.receive("items")
         outgoing: list[Outgoing] = []
@@ -140,7 +111,7 @@ class RelayOp(Operator):
         for item in items:
             started = now_ns()
             deadline = Deadline.from_budget(item.origin_ns, self.budget_ns)
-            item_id = f"{item.topic}:{item.partition}:{item.offset}"
+            item_id = item.item_id
             if deadline.remaining_ns(started) < 0:
                 self.recorder.stage(self.STAGE, item_id, deadline, started, dropped=True)
                 self.recorder.finish(item_id, deadline, dropped=True, stage=self.STAGE)
@@ -152,6 +123,6 @@ class RelayOp(Operator):
             outgoing.append(Outgoing(record, [item], item_id, deadline))
             self.recorder.stage(self.STAGE, item_id, deadline, started)
         if late:
-            self.ack(late)
+            self.checkpoint.handled(late)
         if outgoing:
             op_output.emit(outgoing, "out")

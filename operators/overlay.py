@@ -12,37 +12,29 @@ layers rather than a queue; the frame path is paced by the video source alone.
 """
 from __future__ import annotations
 
-import json
-import logging
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
 from mediagrid.errors import MediaError
+from mediagrid.kafka.checkpoint import Checkpoint
 from mediagrid.kafka.consumer import KafkaItem
+from mediagrid.media import frames
+from mediagrid.media.compositor import Scratch
 from mediagrid.metrics.recorder import OutcomeRecorder
+from mediagrid.overlay.layers import Layer, composite
+from mediagrid.overlay.ledger import TelemetryLedger
+from mediagrid.overlay.render import LayerBuilder
+from mediagrid.overlay.snapshots import Snapshots
+from mediagrid.overlay.state import MatchState, MatchView
 from mediagrid.runtime.bootstrap import import_holoscan
-from mediagrid.runtime.clock import NS_PER_S, now_ns
+from mediagrid.runtime.clock import now_ns
 from mediagrid.runtime.control import RunControl
 from mediagrid.runtime.device import Backend
-from mediagrid.operators import frames
-from mediagrid.operators.guard import guarded
-from mediagrid.operators.compositor import Scratch
-from mediagrid.operators.overlay_composite import Layer, composite
-from mediagrid.operators.overlay_ledger import TelemetryLedger
-from mediagrid.operators.overlay_render import LayerBuilder
-from mediagrid.operators.overlay_state import MatchState, MatchView
+from mediagrid.operators.base import MediagridOp
 
 import_holoscan()
-from holoscan.core import Operator, OperatorSpec  # noqa: E402
-
-log = logging.getLogger(__name__)
+from holoscan.core import OperatorSpec  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +45,21 @@ class ViewUpdate:
     items: list[KafkaItem]
 
 
-class MatchStateOp(Operator):
-    """Applies each Kafka batch to the :class:`MatchState`, acknowledges it (every message in it has its
-    verdict and is accounted for), and emits a :class:`ViewUpdate` when anything was taken."""
+class MatchStateOp(MediagridOp):
+    """Applies each Kafka batch to the :class:`MatchState`, hands it to the checkpoint (every message in it
+    has its verdict and is accounted for), and emits a :class:`ViewUpdate` when anything was taken."""
 
     def __init__(self, fragment: Any, *args: Any, state: MatchState, ledger: TelemetryLedger,
-                 ack: Callable[[list[KafkaItem]], None], control: RunControl, **kwargs: Any) -> None:
+                 checkpoint: Checkpoint, control: RunControl, **kwargs: Any) -> None:
         self.state = state
         self.ledger = ledger
-        self.ack = ack
-        self.control = control
-        super().__init__(fragment, *args, **kwargs)
+        self.checkpoint = checkpoint
+        super().__init__(fragment, *args, control=control, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("items")
         spec.output("view")
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         items: list[KafkaItem] = op_input.receive("items")
         at_ns = now_ns()
@@ -81,26 +71,24 @@ class MatchStateOp(Operator):
                 taken.append(item)
             else:
                 self.ledger.skipped(item, verdict, at_ns)
-        self.ack(items)
+        self.checkpoint.handled(items)
         if taken:
             op_output.emit(ViewUpdate(self.state.view(), taken), "view")
 
 
-class OverlayRenderOp(Operator):
+class OverlayRenderOp(MediagridOp):
     """Builds the next :class:`Layer` from each snapshot and publishes it on ``layer``."""
 
     def __init__(self, fragment: Any, *args: Any, builder: LayerBuilder, ledger: TelemetryLedger,
                  control: RunControl, **kwargs: Any) -> None:
         self.builder = builder
         self.ledger = ledger
-        self.control = control
-        super().__init__(fragment, *args, **kwargs)
+        super().__init__(fragment, *args, control=control, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("view")
         spec.output("layer")
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         update: ViewUpdate = op_input.receive("view")
         layer = self.builder.build(update.view)
@@ -108,58 +96,8 @@ class OverlayRenderOp(Operator):
         op_output.emit(layer, "layer")
 
 
-class Snapshots:
-    """PNGs of composited frames for the run report, written off the frame path by a worker thread.
 
-    ``overlay.png``: the first frame with the full graphics, replaced by the one ``after_s`` seconds
-    later (a short run still leaves one; a run without telemetry leaves the bare picture after ``after_s``);
-    ``overlay-<event>.png``: the first frame with a fully open banner of each kind (goal, card, substitution).
-    """
-
-    def __init__(self, out_dir: Path | None, backend: Backend, after_s: float) -> None:
-        self.out_dir = out_dir
-        self.backend = backend
-        self.after_ns = round(after_s * NS_PER_S)
-        self.written: list[str] = []
-        self._seen_ns: int | None = None  # the first frame
-        self._full_ns: int | None = None  # the first frame with the full graphics
-        self._final = False
-        self._events: set[str] = set()
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="overlay-png")
-        self._pending: list[Future[None]] = []
-
-    def offer(self, frame: Any, layer: Layer | None, at_ns: int) -> None:
-        if self.out_dir is None:
-            return
-        if self._seen_ns is None:
-            self._seen_ns = at_ns
-        if self._full_ns is None and layer is not None and any(not p.essential for p in layer.placements):
-            self._full_ns = at_ns
-            self._save(frame, "overlay.png")
-        elif not self._final and at_ns - (self._full_ns or self._seen_ns) >= self.after_ns:
-            self._final = True
-            self._save(frame, "overlay.png")
-        if layer is not None and layer.banner is not None and layer.banner not in self._events \
-                and layer.banner_open(at_ns):
-            self._events.add(layer.banner)
-            self._save(frame, f"overlay-{layer.banner}.png")
-
-    def _save(self, frame: Any, name: str) -> None:
-        host = np.array(self.backend.to_host(frame))  # a copy: the source reuses its frame buffers
-        path = self.out_dir / name
-        self._pending.append(self._writer.submit(lambda: Image.fromarray(host).save(path, compress_level=3)))
-        if name not in self.written:
-            self.written.append(name)
-
-    def close(self) -> None:
-        """Waits for the PNGs; one that could not be written is logged, not fatal to the run."""
-        self._writer.shutdown(wait=True)
-        for future in self._pending:
-            if future.exception() is not None:
-                log.warning("overlay snapshot not written: %s", future.exception())
-
-
-class CompositeOp(Operator):
+class CompositeOp(MediagridOp):
     """Blends the newest layer onto each frame in place, records the ``composite`` stage, and tells the
     ledger which telemetry the frame shows.
 
@@ -171,24 +109,20 @@ class CompositeOp(Operator):
 
     def __init__(self, fragment: Any, *args: Any, ledger: TelemetryLedger, recorder: OutcomeRecorder,
                  control: RunControl, backend: Backend, snapshots: Snapshots, frame_size: tuple[int, int],
-                 on_stop: Callable[[CompositeOp], None], **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         self.ledger = ledger
         self.frame_size = frame_size
-        self.recorder = recorder
-        self.control = control
         self.backend = backend
         self.snapshots = snapshots
-        self.on_stop = on_stop
         self.counts: Counter[str] = Counter()
         self._scratch = Scratch(backend.xp)
-        super().__init__(fragment, *args, **kwargs)
+        super().__init__(fragment, *args, control=control, recorder=recorder, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("frame")
         spec.input("layer")
         spec.output("frame")
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         frame = op_input.receive("frame")
         layer: Layer | None = op_input.receive("layer")
@@ -215,8 +149,4 @@ class CompositeOp(Operator):
 
     def stop(self) -> None:
         self.snapshots.close()
-        self.on_stop(self)
 
-
-def write_stats(path: Path, stats: dict[str, Any]) -> None:
-    path.write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -8,7 +8,7 @@ of as a growing delay. With ``pacing="throughput"`` a source has no tick: it emi
 the path downstream has room (file transcoding, capacity measurements), each frame's budget counting from
 its emission, and no frame is ever lost.
 
-File decoding and encoding live in :mod:`mediagrid.operators.codecs` (PyAV + OpenCV on the CPU, NVDEC/NVENC
+File decoding and encoding live in :mod:`mediagrid.media.codecs` (PyAV + OpenCV on the CPU, NVDEC/NVENC
 on a GPU), so benchmarks use exactly what the operators use.
 """
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 
 from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.runtime.bootstrap import import_holoscan
@@ -24,13 +23,14 @@ from mediagrid.runtime.clock import NS_PER_S, now_ns
 from mediagrid.runtime.control import RunControl
 from mediagrid.runtime.device import Backend
 from mediagrid.scheduler.deadline import Deadline
-from mediagrid.operators import frames
-from mediagrid.operators.codecs import RING, FrameReader, FrameWriter, open_reader, open_writer
-from mediagrid.operators.guard import guarded
+from mediagrid.media import frames
+from mediagrid.media.patterns import synthetic_pattern
+from mediagrid.media.codecs import RING, FrameReader, FrameWriter, open_reader, open_writer
+from mediagrid.operators.base import MediagridOp
 
 import_holoscan()
 from holoscan.conditions import PeriodicCondition, PeriodicConditionPolicy  # noqa: E402
-from holoscan.core import Operator, OperatorSpec  # noqa: E402
+from holoscan.core import OperatorSpec  # noqa: E402
 
 SOURCE_STAGE = "source"
 ENCODE_STAGE = "encode"
@@ -40,28 +40,8 @@ Pacing = Literal["realtime", "throughput"]
 PACINGS: tuple[str, ...] = ("realtime", "throughput")
 
 
-def synthetic_pattern(kind: str, height: int, width: int, phase: int = 0) -> np.ndarray:
-    """A deterministic RGB test picture: SMPTE-like bars, a gradient, or seeded noise."""
-    if kind == "bars":
-        colours = np.array(
-            [[192, 192, 192], [192, 192, 0], [0, 192, 192], [0, 192, 0],
-             [192, 0, 192], [192, 0, 0], [0, 0, 192]], dtype=np.uint8)
-        columns = (np.arange(width) * len(colours) // width + phase) % len(colours)
-        return np.ascontiguousarray(np.broadcast_to(colours[columns], (height, width, 3)))
-    if kind == "gradient":
-        x = (np.arange(width, dtype=np.uint32) * 255 // max(width - 1, 1) + phase) % 256
-        y = np.arange(height, dtype=np.uint32) * 255 // max(height - 1, 1)
-        frame = np.empty((height, width, 3), dtype=np.uint8)
-        frame[..., 0] = x[None, :]
-        frame[..., 1] = y[:, None]
-        frame[..., 2] = 128
-        return frame
-    if kind == "noise":
-        return np.random.default_rng(phase).integers(0, 256, (height, width, 3), dtype=np.uint8)
-    raise ValueError(f"unknown synthetic pattern {kind!r}")
 
-
-class PacedSourceOp(Operator):
+class PacedSourceOp(MediagridOp):
     """Base of the video sources: tick grid (or free running), drop accounting, limits and stamping."""
 
     def __init__(self, fragment: Any, *args: Any, stream_id: str, fps: float, budget_ns: int,
@@ -72,8 +52,6 @@ class PacedSourceOp(Operator):
         self.stream_id = stream_id
         self.period_ns = round(NS_PER_S / fps)
         self.budget_ns = budget_ns
-        self.recorder = recorder
-        self.control = control
         self.backend = backend
         self.realtime = pacing == "realtime"
         self._t0_ns: int | None = None
@@ -83,7 +61,7 @@ class PacedSourceOp(Operator):
                                       policy=PeriodicConditionPolicy.NO_CATCH_UP_MISSED_TICKS,
                                       name=f"{kwargs.get('name', 'source')}_pacing"), *args)
         # Throughput pacing has no condition of its own: the output port's back-pressure is the only brake.
-        super().__init__(fragment, *args, **kwargs)
+        super().__init__(fragment, *args, control=control, recorder=recorder, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.output("frame")
@@ -108,7 +86,6 @@ class PacedSourceOp(Operator):
         little early still cannot capture a frame from the future."""
         return min(self._t0_ns + index * self.period_ns, at_ns) if self.realtime else at_ns
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         at_ns = now_ns()
         index = self._tick_index(at_ns)
@@ -156,7 +133,7 @@ class SyntheticSourceOp(PacedSourceOp):
 
 class FileSourceOp(PacedSourceOp):
     """Decodes a media file at the configured rate, optionally looping: PyAV (threaded) + OpenCV on the CPU,
-    NVDEC into device memory on a GPU backend (see :func:`~mediagrid.operators.codecs.open_reader`)."""
+    NVDEC into device memory on a GPU backend (see :func:`~mediagrid.media.codecs.open_reader`)."""
 
     def __init__(self, fragment: Any, *args: Any, path: Path, loop: bool = False, **kwargs: Any) -> None:
         self.path = Path(path)
@@ -194,7 +171,7 @@ class FileSourceOp(PacedSourceOp):
         return frame
 
 
-class RegionInvertOp(Operator):
+class RegionInvertOp(MediagridOp):
     """The passthrough's per-frame work: copy into a preallocated output and invert one region.
 
     It stands in for any compositing stage: a bounded, region-only write, identical on numpy and cupy.
@@ -206,13 +183,11 @@ class RegionInvertOp(Operator):
     def __init__(self, fragment: Any, *args: Any, region: tuple[int, int, int, int], recorder: OutcomeRecorder,
                  control: RunControl, backend: Backend, **kwargs: Any) -> None:
         self.region = region
-        self.recorder = recorder
-        self.control = control
         self.backend = backend
         self._outputs: list[Any] = []
         self._next = 0
         self._last: Any = None
-        super().__init__(fragment, *args, **kwargs)
+        super().__init__(fragment, *args, control=control, recorder=recorder, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("frame")
@@ -225,7 +200,6 @@ class RegionInvertOp(Operator):
         self._next = (self._next + 1) % _RING
         return out
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         frame = op_input.receive("frame")
         started = now_ns()
@@ -246,29 +220,23 @@ class RegionInvertOp(Operator):
         op_output.emit(out, "frame")
 
 
-class NullSinkOp(Operator):
-    """Ends the path without output: the frame's end-to-end outcome is recorded here.
-
-    On a GPU the work queued on a frame (compositing kernels) runs asynchronously; the null sink waits for the
-    device before recording, so the frame's latency covers that work instead of only its launch.
-    """
+class FrameSinkOp(MediagridOp):
+    """The end of a frame path. The sink contract, shared with the Kafka sink and the program output: an
+    item's end-to-end outcome is recorded where its output is durable (written, encoded, delivered), and
+    only there; subclasses say in :meth:`deliver` what "durable" means for them."""
 
     def __init__(self, fragment: Any, *args: Any, recorder: OutcomeRecorder, control: RunControl,
                  backend: Backend | None = None, **kwargs: Any) -> None:
-        self.recorder = recorder
-        self.control = control
         self.backend = backend
-        super().__init__(fragment, *args, **kwargs)
+        super().__init__(fragment, *args, control=control, recorder=recorder, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
         spec.input("frame")
 
     def deliver(self, frame: Any) -> None:
-        """Hand the frame to its destination; the null sink has none, it only waits for the frame's GPU work."""
-        if self.backend is not None and self.backend.device == "gpu":
-            frame.device.synchronize()
+        """Hand the frame to its destination before its outcome is recorded."""
+        raise NotImplementedError
 
-    @guarded
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         frame = op_input.receive("frame")
         self.deliver(frame)
@@ -277,9 +245,19 @@ class NullSinkOp(Operator):
                              degraded=bool(meta[frames.DEGRADED]), pts=round(float(meta[frames.PTS]), 6))
 
 
-class FileSinkOp(NullSinkOp):
+class NullSinkOp(FrameSinkOp):
+    """Ends the path without output. On a GPU the work queued on a frame (compositing kernels) runs
+    asynchronously; the null sink waits for the device before recording, so the frame's latency covers that
+    work instead of only its launch."""
+
+    def deliver(self, frame: Any) -> None:
+        if self.backend is not None and self.backend.device == "gpu":
+            frame.device.synchronize()
+
+
+class FileSinkOp(FrameSinkOp):
     """Encodes frames into a file: libx264/libx265 ``zerolatency`` through PyAV for the x264 presets, NVENC on a
-    GPU for ``p1``..``p7`` (see :func:`~mediagrid.operators.codecs.open_writer`). Encoding is its own stage."""
+    GPU for ``p1``..``p7`` (see :func:`~mediagrid.media.codecs.open_writer`). Encoding is its own stage."""
 
     def __init__(self, fragment: Any, *args: Any, path: Path, fps: float, codec: str = "h264",
                  preset: str = "ultrafast", backend: Backend, frame_size: tuple[int, int] | None = None,

@@ -28,9 +28,9 @@ import numpy as np
 os.environ.setdefault("HOLOSCAN_LOG_LEVEL", "ERROR")
 
 from mediagrid.config import load_app_config  # noqa: E402
-from mediagrid.media import CreativeSpec, creative_image, make_clip  # noqa: E402
-from mediagrid.operators.adplan import Slot  # noqa: E402
-from mediagrid.operators.compositor import blend, prepare  # noqa: E402
+from mediagrid.media.clips import CreativeSpec, creative_image, make_clip  # noqa: E402
+from mediagrid.ads.plan import Slot  # noqa: E402
+from mediagrid.media.compositor import blend, prepare  # noqa: E402
 from mediagrid.runner import run_app  # noqa: E402
 from mediagrid.runtime import select_backend  # noqa: E402
 

@@ -46,7 +46,7 @@ print("import ok")
 PROBE_NVDEC = """
 import sys, cupy
 from pathlib import Path
-from mediagrid.operators.codecs import NvDecReader
+from mediagrid.media.codecs import NvDecReader
 import PyNvVideoCodec as nvc
 from mediagrid.runtime import select_backend
 reader = NvDecReader(Path(sys.argv[1]), nvc, select_backend("gpu"))
@@ -201,7 +201,7 @@ def main() -> int:
     ok_nvc, why_nvc = _probe(PROBE_NVC)
     ok_nvenc, why_nvenc = _probe(PROBE_NVENC) if ok_nvc else (False, why_nvc)
     result["probes"] = {"pynvvideocodec": why_nvc, "nvenc": why_nvenc}
-    from mediagrid.media import make_clip, make_creatives  # noqa: PLC0415
+    from mediagrid.media.clips import make_clip, make_creatives  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

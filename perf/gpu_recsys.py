@@ -4,7 +4,7 @@ VectorIndex interface the serving worker uses on CPU with FAISS.
     PYTHONPATH=. python3 perf/gpu_recsys.py [--items 1000000] [--results perf/results]
 
 faiss-gpu cannot reach the GPU test machine (its wheels need hundreds of MB of CUDA libraries,
-research/gpu-machine.md), so this measures mediagrid.services.array_index on cupy: exact search (the
+docs/notes/gpu-machine.md), so this measures mediagrid.recsys.array_index on cupy: exact search (the
 ground truth for recall), IVF-style search at the full and degraded nprobe, and one whole serving batch
 (query encoder on the host, search on the GPU, re-rank on the host). Needs only numpy and cupy, not the
 rest of mediagrid's dependencies. Without a usable GPU it says so and exits 0.
@@ -27,10 +27,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mediagrid.services.array_index import ArrayIndex, recall_at_k  # noqa: E402
-from mediagrid.services.catalog import DEFAULT_REGIONS, CatalogSpec, generate_catalog  # noqa: E402
-from mediagrid.services.encoder import LocalEncoder, context_tokens, hash_features  # noqa: E402
-from mediagrid.services.ranking import Reranker, RerankSettings  # noqa: E402
+from mediagrid.recsys.array_index import ArrayIndex, recall_at_k  # noqa: E402
+from mediagrid.recsys.catalog import DEFAULT_REGIONS, CatalogSpec, generate_catalog  # noqa: E402
+from mediagrid.recsys.query_encoder import LocalEncoder, context_tokens, hash_features  # noqa: E402
+from mediagrid.recsys.ranking import Reranker, RerankSettings  # noqa: E402
 
 NPROBE, DEGRADED_NPROBE = 16, 4
 TAGS = ("goal", "replay", "team-home", "team-away", "live", "corner", "save")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run HERE (not on the GPU machine): downloads the Python 3.12 wheels that perf/gpu_check.sh installs on
-# the GPU machine, which has no network (see ../shared/research/gpu-machine.md). Two sets, each under the
+# the GPU machine, which has no network (see docs/notes/gpu-machine.md). Two sets, each under the
 # 64 MiB a device call may carry: `core` (mediagrid, Holoscan, the CUDA 12 runtime it links, the config
 # layer's parsers) and `video` (PyNvVideoCodec, PyAV). The GPU image already has numpy, cupy-cuda13x, OpenCV,
 # pytest, rich, prometheus-client, attrs, grpcio and protobuf.

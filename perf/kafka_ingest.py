@@ -109,7 +109,7 @@ class Counter(Operator):
         self.latencies_ms.extend(now_ms - i.timestamp_ms for i in items)
         self.count += len(items)
         self.last = time.perf_counter()
-        self.bridge.ack(items)
+        self.bridge.checkpoint.handled(items)
         if self.expected and self.count >= self.expected:
             self.control.request_stop("frames")
 

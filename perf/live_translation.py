@@ -31,8 +31,8 @@ os.environ.setdefault("HOLOSCAN_LOG_LEVEL", "ERROR")
 
 from mediagrid.config import load_app_config  # noqa: E402
 from mediagrid.runner import run_app  # noqa: E402
-from mediagrid.services.speech.sync_check import measure_sync  # noqa: E402
-from mediagrid.services.speech.wer import word_error_rate  # noqa: E402
+from mediagrid.speech.sync_check import measure_sync  # noqa: E402
+from mediagrid.speech.wer import word_error_rate  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SENTENCES = [

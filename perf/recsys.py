@@ -50,15 +50,16 @@ from mediagrid.kafka import start_broker  # noqa: E402
 from mediagrid.kafka.consumer import KafkaItem  # noqa: E402
 from mediagrid.kafka.topics import encode  # noqa: E402
 from mediagrid.metrics.recorder import OutcomeRecorder  # noqa: E402
-from mediagrid.operators.recsys import BatchSettings, RecsysWorker, open_index, parse_requests  # noqa: E402
+from mediagrid.recsys.service import open_index  # noqa: E402
+from mediagrid.recsys.worker import BatchSettings, RecsysWorker, parse_requests  # noqa: E402
 from mediagrid.runtime.clock import now_ns  # noqa: E402
 from mediagrid.runtime.control import RunControl  # noqa: E402
 from mediagrid.scenarios.commerce import commerce_requests  # noqa: E402
-from mediagrid.services.catalog import CatalogSpec, generate_catalog  # noqa: E402
-from mediagrid.services.encoder import FallbackEncoder, LocalEncoder, context_tokens, hash_features  # noqa: E402
-from mediagrid.services.array_index import recall_at_k  # noqa: E402
-from mediagrid.services.index_store import exact_search  # noqa: E402
-from mediagrid.services.ranking import Reranker, RerankSettings  # noqa: E402
+from mediagrid.recsys.catalog import CatalogSpec, generate_catalog  # noqa: E402
+from mediagrid.recsys.query_encoder import FallbackEncoder, LocalEncoder, context_tokens, hash_features  # noqa: E402
+from mediagrid.recsys.array_index import recall_at_k  # noqa: E402
+from mediagrid.recsys.index_store import exact_search  # noqa: E402
+from mediagrid.recsys.ranking import Reranker, RerankSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEADLINE_MS = 200.0
@@ -141,13 +142,13 @@ def service_phase(catalog: Any, index: Any, rate: float, seconds: float) -> dict
     answers: list[Any] = []
 
     def collect() -> None:
-        for answer in worker.take_answers():
+        for answer in worker.take()[0] or []:
             ready[answer.item_id] = now_ns()
             answers.append(answer)
         if len(answers) >= len(values):
             done.set()
 
-    worker.on_answers = collect
+    worker.on_ready = collect
     worker.start()
     start = time.monotonic()
     for i in range(0, len(values), 10):  # arrivals in tens, on the rate's schedule

@@ -128,7 +128,7 @@ def latency(args: argparse.Namespace) -> None:
     from mediagrid.kafka.session import KafkaSession  # noqa: PLC0415
     from mediagrid.metrics.recorder import OutcomeRecorder  # noqa: PLC0415
     from mediagrid.runtime.clock import NS_PER_MS, wall_to_monotonic_ns  # noqa: PLC0415
-    from mediagrid.runtime.context import RunContext  # noqa: PLC0415
+    from mediagrid.run_context import RunContext  # noqa: PLC0415
     from mediagrid.runtime.control import RunControl  # noqa: PLC0415
     from mediagrid.runtime.device import select_backend  # noqa: PLC0415
 
@@ -345,12 +345,12 @@ def _skia(fonts: Any) -> dict[str, Callable[[], Any]] | None:
 
 
 def render(args: argparse.Namespace) -> None:
-    from mediagrid.operators.compositor import Scratch  # noqa: PLC0415
-    from mediagrid.operators.overlay_composite import composite  # noqa: PLC0415
-    from mediagrid.operators.overlay_paint import Fonts, Painter  # noqa: PLC0415
-    from mediagrid.operators.overlay_render import Camera, LayerBuilder, Style  # noqa: PLC0415
-    from mediagrid.operators.overlay_state import MatchState  # noqa: PLC0415
-    from mediagrid.operators.video import synthetic_pattern  # noqa: PLC0415
+    from mediagrid.media.compositor import Scratch  # noqa: PLC0415
+    from mediagrid.overlay.layers import composite  # noqa: PLC0415
+    from mediagrid.overlay.paint import Fonts, Painter  # noqa: PLC0415
+    from mediagrid.overlay.render import Camera, LayerBuilder, Style  # noqa: PLC0415
+    from mediagrid.overlay.state import MatchState  # noqa: PLC0415
+    from mediagrid.media.patterns import synthetic_pattern  # noqa: PLC0415
 
     width, height = 1920, 1080
     fonts = Fonts(Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),

@@ -1,6 +1,6 @@
 """Discrete-event grid simulation: the same traffic under each placement strategy, side by side.
 
-The model, in three phases that keep 1,000 sites x 1,000,000 requests within a minute on two cores:
+The model, in three phases that keep 1,000 sites x 1,000,000 requests within a minute (perf/results/simulator_scale.md):
 
 1. **Traffic** (numpy, once, shared by every strategy so that they face the same draws): sessions arrive
    per region as a Poisson process whose rate bursts multiply (piecewise constant); the grid starts in

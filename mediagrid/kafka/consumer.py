@@ -23,9 +23,10 @@ from aiokafka.structs import OffsetAndMetadata
 
 from mediagrid.config import KafkaConfig
 from mediagrid.kafka.loop import LoopThread
+from mediagrid.kafka.checkpoint import Checkpoint, item_id
 from mediagrid.kafka.offsets import OffsetTracker
-from mediagrid.kafka.producer import OutRecord, SharedProducer
-from mediagrid.kafka.topics import InvalidMessage, dead_letter, decode
+from mediagrid.kafka.producer import SharedProducer
+from mediagrid.kafka.topics import InvalidMessage, decode
 from mediagrid.runtime.clock import NS_PER_MS, now_ns, wall_to_monotonic_ns
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ class KafkaItem:
     value: dict[str, Any]
     origin_ns: int
     received_ns: int
+
+    @property
+    def item_id(self) -> str:
+        return item_id(self.topic, self.partition, self.offset)
 
     @property
     def source(self) -> dict[str, Any]:
@@ -76,6 +81,7 @@ class ConsumerBridge:
         self.bootstrap = bootstrap
         self.subscriptions = dict(subscriptions)
         self.tracker = OffsetTracker()
+        self.checkpoint = Checkpoint(self.tracker, producer, config.dead_letter_topic)
         self.on_ready = on_ready or (lambda: None)
         self._loop = loop
         self._producer = producer
@@ -86,7 +92,6 @@ class ConsumerBridge:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: Any = None
         self.consumed = 0
-        self.dead_lettered = 0
         self.committed = 0
         self.max_depth = 0
         self.commit_errors = 0
@@ -106,14 +111,6 @@ class ConsumerBridge:
         with self._lock:
             return len(self._queue)
 
-    def ack(self, items: Iterable[KafkaItem]) -> None:
-        """The items' outcomes are recorded (or their outputs delivered): their offsets may be committed."""
-        by_partition: dict[TopicPartition, list[int]] = {}
-        for item in items:
-            by_partition.setdefault(TopicPartition(item.topic, item.partition), []).append(item.offset)
-        for tp, offsets in by_partition.items():
-            self.tracker.acked(tp, offsets)
-
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> ConsumerBridge:
         self._task = self._loop.submit(self._run())
@@ -127,7 +124,7 @@ class ConsumerBridge:
             self._task.result(timeout)
 
     def stats(self) -> dict[str, int]:
-        return {"consumed": self.consumed, "dead_lettered": self.dead_lettered, "committed": self.committed,
+        return {"consumed": self.consumed, "dead_lettered": self.checkpoint.dead_lettered, "committed": self.committed,
                 "lag": self.lag, "max_queue_depth": self.max_depth, "commit_errors": self.commit_errors}
 
     # -- the consumer loop (on the LoopThread) -----------------------------------------------------------
@@ -200,7 +197,8 @@ class ConsumerBridge:
                 try:
                     value = decode(role, record.value, s.max_message_bytes)
                 except InvalidMessage as exc:
-                    self._dead_letter(tp, record, exc.reason)
+                    self.checkpoint.dead_letter((tp.topic, tp.partition, record.offset), record.timestamp,
+                                                record.value or b"", record.key, exc.reason)
                     continue
                 items.append(KafkaItem(role, tp.topic, tp.partition, record.offset, record.timestamp, record.key,
                                        value, wall_to_mono + record.timestamp * NS_PER_MS, received))
@@ -209,17 +207,6 @@ class ConsumerBridge:
                 self._queue.extend(items)
                 self.max_depth = max(self.max_depth, len(self._queue))
             self.on_ready()
-
-    def _dead_letter(self, tp: TopicPartition, record: Any, reason: str) -> None:
-        letter = dead_letter(tp.topic, tp.partition, record.offset, record.timestamp, record.value or b"", reason)
-
-        def done(error: BaseException | None) -> None:
-            if error is None:  # acknowledged only once the dead letter is durable; else it is re-read
-                self.dead_lettered += 1
-                self.tracker.acked(tp, [record.offset])
-
-        asyncio.ensure_future(self._producer.send_batch([OutRecord(self.config.dead_letter_topic, letter,
-                                                                   record.key)], done))
 
     async def _producer_flush(self) -> None:
         try:

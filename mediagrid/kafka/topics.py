@@ -6,9 +6,9 @@ config may rename a topic while its messages keep their shape. :func:`decode` tu
 dict or raises :class:`InvalidMessage` with a reason an operator can act on; :func:`dead_letter` wraps a
 rejected record for ``mg.dlq``.
 
-Why orjson and jsonschema-rs (``perf/topic_decode.py``, 2-core Xeon VM under a load of about 2, a 1.9 kB
+Why orjson and jsonschema-rs (``perf/topic_decode.py``, results in perf/results/topic_decode.md; a 1.9 kB
 telemetry frame with 22 players and a 0.3 kB commerce request, parse + validate per second): stdlib json
-with the Python ``jsonschema`` validator, about 200 and 1,900; ``fastjsonschema``, about 7,000 and 39,000,
+with the Python ``jsonschema`` validator, about 200 and 1,900; ``fastjsonschema``, some 20 to 35 times that,
 but it knows only drafts 4 to 7 and would silently skip ``unevaluatedProperties``, which closes our
 messages; orjson with jsonschema-rs, a complete Draft 2020-12 validator in Rust, about 29,000 and 260,000
 (orjson's parse alone: 80,000 and 900,000). orjson also refuses what JSON forbids and ``json.loads``
@@ -31,7 +31,7 @@ import orjson
 from mediagrid.config.document import format_path
 from mediagrid.errors import MediagridError, UsageError
 
-#: role -> default topic name, as in ARCHITECTURE's topic table. Configs may map a role to another name.
+#: role -> default topic name, as in docs/architecture.md's topic table (6.2). Configs may map a role to another name.
 DEFAULT_TOPICS: Mapping[str, str] = MappingProxyType({
     "sports.telemetry": "mg.sports.telemetry",
     "ads.decisions": "mg.ads.decisions",

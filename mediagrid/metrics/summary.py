@@ -1,4 +1,4 @@
-"""The run summary (``DIR/summary.json``), shaped exactly as the contract in ARCHITECTURE.md says."""
+"""The run summary (``DIR/summary.json``), shaped exactly as docs/architecture.md (6.3) says."""
 from __future__ import annotations
 
 import json

@@ -47,7 +47,7 @@ tr.green td:nth-child(2){{color:#1a7f37;font-weight:600}}tr.amber td:nth-child(2
 tr.red td:nth-child(2){{color:#cf222e;font-weight:600}}</style></head><body>
 <h1>mediagrid demo</h1><p>Every item of every use case ended in one outcome; each app's report has the plots.</p>
 <table><thead><tr>{head}</tr></thead><tbody>{''.join(cards)}</tbody></table>
-<p><small>Verdict rule: {html.escape(RULE)}</small></p></body></html>
+<p><small>RunVerdict rule: {html.escape(RULE)}</small></p></body></html>
 """
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")

@@ -56,7 +56,7 @@ def run_markdown(report: RunReport) -> str:
                                         [[*counters, str(kafka.get("lag", DASH))]])]
     if report.snapshots:
         lines += ["", "## Snapshots", "", *(f"- `{p.name}`" for p in report.snapshots)]
-    lines += ["", "---", "", f"Verdict rule: {traffic_light.RULE}.", "", report.events_note()]
+    lines += ["", "---", "", f"RunVerdict rule: {traffic_light.RULE}.", "", report.events_note()]
     return "\n".join(lines) + "\n"
 
 

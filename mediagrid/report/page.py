@@ -69,7 +69,7 @@ def render(report: RunReport, comparison: Comparison | None = None, base: RunRep
     parts += [
         "</main>",
         "<footer>",
-        f"<p>Verdict rule: {escape(traffic_light.RULE)}.</p>",
+        f"<p>RunVerdict rule: {escape(traffic_light.RULE)}.</p>",
         f"<p>{escape(report.events_note())}</p>",
         f"<p>Run directory <code>{escape(str(report.path))}</code>; written by <code>mediagrid report</code>.</p>",
         "</footer>",

@@ -8,14 +8,14 @@ from typing import Any
 from mediagrid.metrics.recorder import END_TO_END
 from mediagrid.report.events import Events, read_events
 from mediagrid.report.rundir import EVENTS, RunDir, load_run
-from mediagrid.report.verdict import Verdict, verdict
+from mediagrid.report.verdict import RunVerdict, verdict
 
 
 @dataclass(frozen=True)
 class RunReport:
     run: RunDir
     events: Events | None
-    verdict: Verdict
+    verdict: RunVerdict
     stage_order: list[str]  # pipeline order where events show it, else by name
 
     @property

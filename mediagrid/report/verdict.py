@@ -18,22 +18,22 @@ RULE = (f"red: miss rate > {RED_MISS_RATE:.1%}; amber: miss rate > {AMBER_MISS_R
 
 
 @dataclass(frozen=True)
-class Verdict:
+class RunVerdict:
     level: str  # green | amber | red | grey: also the CSS class
     headline: str  # a few words for the header
     reason: str  # the numbers that decided it
 
 
-def verdict(end_to_end: dict[str, Any]) -> Verdict:
+def verdict(end_to_end: dict[str, Any]) -> RunVerdict:
     """The verdict on a run from its end-to-end summary series."""
     count = end_to_end["count"]
     if count == 0:
-        return Verdict("grey", "NO DATA", "the run recorded no items")
+        return RunVerdict("grey", "NO DATA", "the run recorded no items")
     miss_rate = end_to_end["miss_rate"]
     degraded_rate = end_to_end["degraded"] / count
     reason = f"miss rate {miss_rate:.2%}, degraded {degraded_rate:.1%}"
     if miss_rate > RED_MISS_RATE:
-        return Verdict("red", "DEADLINES MISSED", reason)
+        return RunVerdict("red", "DEADLINES MISSED", reason)
     if miss_rate > AMBER_MISS_RATE or degraded_rate > AMBER_DEGRADED_RATE:
-        return Verdict("amber", "AT RISK", reason)
-    return Verdict("green", "DEADLINES HELD", reason)
+        return RunVerdict("amber", "AT RISK", reason)
+    return RunVerdict("green", "DEADLINES HELD", reason)

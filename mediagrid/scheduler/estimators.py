@@ -4,15 +4,16 @@ Admission control (:mod:`mediagrid.scheduler.edf`) and the deadline gate compare
 high quantile of the stage's recent service times, so the estimate must follow drift (a hotter GPU, a
 bigger model) and must cost almost nothing on the per-item path.
 
-Design, from measurement on the 2-core dev machine (``perf/scheduler_overload.py`` prints the numbers):
-a fixed window of the last ``window`` samples in a numpy ring. :meth:`ServiceTimeEstimator.update` is one
-array store. The sorted copy that quantiles are read from is rebuilt only when a quantile is asked for and
-``refresh_every`` samples have arrived since (or 1/16 of all samples, while there are few); the answer is
-kept until then, so asking again costs a comparison. One rebuild sorts 1,024 samples (about 30 µs), so a
-stage that updates and asks once per item pays well under a microsecond per item on average. The price is
-staleness: an estimate may ignore the newest ``refresh_every - 1`` samples. The P² algorithm has no such
-lag but costs several microseconds per update in pure Python and cannot forget old samples; a window
-follows drift and matches ``numpy.quantile`` on the same samples exactly.
+Design, from measurement (``perf/scheduler_overload.py`` times the hot path; numbers in
+perf/results/scheduler_overload.md): a fixed window of the last ``window`` samples in a numpy ring.
+:meth:`ServiceTimeEstimator.update` is one array store. The sorted copy that quantiles are read from is
+rebuilt only when a quantile is asked for and ``refresh_every`` samples have arrived since (or 1/16 of all
+samples, while there are few); the answer is kept until then, so asking again costs a comparison. One
+rebuild sorts 1,024 samples, so a stage that updates and asks once per item pays only a small share of one
+sort per item on average. The price is staleness: an estimate may ignore the newest ``refresh_every - 1``
+samples. The P² algorithm has no such lag but costs many times an array store per update in pure Python
+and cannot forget old samples; a window follows drift and matches ``numpy.quantile`` on the same samples
+exactly.
 """
 from __future__ import annotations
 

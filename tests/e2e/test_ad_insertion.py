@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mediagrid.media import make_clip
-from mediagrid.operators.adplan import AdPlanner, load_catalogue, load_schedule
-from mediagrid.operators.compositor import blend
+from mediagrid.media.clips import make_clip
+from mediagrid.ads.plan import AdPlanner, load_catalogue, load_schedule
+from mediagrid.media.compositor import blend
 from mediagrid.runtime import gpu_available, select_backend
 from tests.conftest import REPO
 

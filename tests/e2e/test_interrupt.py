@@ -19,7 +19,7 @@ from mediagrid.metrics import OutcomeRecorder
 from mediagrid.runner import _wait
 from mediagrid.runtime import select_backend
 from mediagrid.runtime.bootstrap import import_holoscan
-from mediagrid.runtime.context import RunContext
+from mediagrid.run_context import RunContext
 from mediagrid.runtime.control import RunControl
 
 import_holoscan()

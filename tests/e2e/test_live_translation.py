@@ -21,13 +21,13 @@ from riva.client.proto import riva_asr_pb2_grpc as rasr_srv
 from riva.client.proto import riva_nmt_pb2_grpc as rnmt_srv
 from riva.client.proto import riva_tts_pb2_grpc as rtts_srv
 
-from mediagrid.services.riva.asr import AsrServicer
-from mediagrid.services.riva.engines import shared_engines
-from mediagrid.services.riva.nmt import NmtServicer
-from mediagrid.services.riva.tts import TtsServicer
-from mediagrid.services.speech.clip import DEFAULT_SENTENCES
-from mediagrid.services.speech.sync_check import measure_sync, read_audio, read_cues
-from mediagrid.services.speech.wer import word_error_rate
+from mediagrid.speech.riva_server.asr import AsrServicer
+from mediagrid.speech.riva_server.engines import shared_engines
+from mediagrid.speech.riva_server.nmt import NmtServicer
+from mediagrid.speech.riva_server.tts import TtsServicer
+from mediagrid.speech.clip import DEFAULT_SENTENCES
+from mediagrid.speech.sync_check import measure_sync, read_audio, read_cues
+from mediagrid.speech.wer import word_error_rate
 
 pytestmark = pytest.mark.slow
 

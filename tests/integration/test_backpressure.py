@@ -38,7 +38,7 @@ class SlowSink(Operator):
         time.sleep(0.002 * len(items))  # 2 ms a message: far slower than the broker can deliver
         self.depths.append(self.bridge.depth())
         self.seen.update(i.value["request_id"] for i in items)
-        self.bridge.ack(items)
+        self.bridge.checkpoint.handled(items)
         if len(self.seen) >= self.expected:
             self.control.request_stop("frames")
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from mediagrid.services.encoder import EncoderUnavailable, FallbackEncoder, LocalEncoder
-from mediagrid.services.triton import TritonEncoder, TritonError, TritonServer, server_dir, triton_venv
+from mediagrid.recsys.query_encoder import EncoderUnavailable, FallbackEncoder, LocalEncoder
+from mediagrid.recsys.triton import TritonEncoder, TritonError, TritonServer, server_dir, triton_venv
 from tests.conftest import REPO
 from tests.integration.conftest import _unavailable
 from tests.unit.test_recsys_encoder import features

@@ -16,11 +16,12 @@ from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_srv
 
 from mediagrid.runtime.clock import now_ns
-from mediagrid.services.riva import RivaEndpoint, RivaServer, SpeechClient, call_deadline
-from mediagrid.services.riva.client import SpeechSettings
-from mediagrid.services.speech.audio import SPEECH_RATE, resample
-from mediagrid.services.speech.espeak import synthesizer
-from mediagrid.services.speech.wer import word_error_rate
+from mediagrid.speech.riva_calls import RivaEndpoint, SpeechClient, call_deadline
+from mediagrid.speech.riva_server import RivaServer
+from mediagrid.speech.riva_calls import SpeechSettings
+from mediagrid.speech.audio import SPEECH_RATE, resample
+from mediagrid.speech.espeak import synthesizer
+from mediagrid.speech.wer import word_error_rate
 
 pytestmark = pytest.mark.integration
 

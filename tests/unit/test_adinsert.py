@@ -8,13 +8,13 @@ import pytest
 
 from mediagrid.config import ConfigError
 from mediagrid.errors import MediaError, UsageError
-from mediagrid.media import CREATIVES, creative_image, make_clip, pitch_frame, write_rgba_png
-from mediagrid.operators.adplan import (
-    DEFAULT_VARIANT, AdDecision, AdPlanner, Creative, Slot, Verdict, load_catalogue, load_schedule,
+from mediagrid.media.clips import CREATIVES, creative_image, make_clip, pitch_frame, write_rgba_png
+from mediagrid.ads.plan import (
+    DEFAULT_VARIANT, AdDecision, AdPlanner, Creative, Slot, DecisionVerdict, load_catalogue, load_schedule,
 )
-from mediagrid.operators.codecs import PyAVReader, open_writer, probe
-from mediagrid.operators.compositor import blend, fit_rect, prepare
-from mediagrid.operators.context import SceneClassifier
+from mediagrid.media.codecs import PyAVReader, open_writer, probe
+from mediagrid.media.compositor import blend, fit_rect, prepare
+from mediagrid.ads.scene import SceneClassifier
 from mediagrid.runtime import gpu_available, select_backend
 
 CPU = select_backend("cpu")
@@ -114,11 +114,11 @@ def test_plan_windows_start_inclusive_end_exclusive_and_overlaps_in_start_order(
 
 def test_planner_counts_unknown_creatives_and_other_streams_and_stays_bounded():
     planner = _planner()
-    assert planner.accept(_decision(creative="nope")) is Verdict.UNKNOWN_CREATIVE
-    assert planner.accept(_decision(stream="other")) is Verdict.OTHER_STREAM
+    assert planner.accept(_decision(creative="nope")) is DecisionVerdict.UNKNOWN_CREATIVE
+    assert planner.accept(_decision(stream="other")) is DecisionVerdict.OTHER_STREAM
     assert planner.plan().fills == ()
     for n in range(5):
-        assert planner.accept(_decision(f"b{n}", start=float(n))) is Verdict.ACCEPTED
+        assert planner.accept(_decision(f"b{n}", start=float(n))) is DecisionVerdict.ACCEPTED
     planner.accept(_decision("b4", start=9.0))  # an update of a planned break replaces it
     counts = planner.counts
     assert (counts.unknown_creative, counts.other_stream, counts.accepted, counts.replaced, counts.pruned) == (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mediagrid.operators.compositor import Scratch, Sprite, paint, prepare
-from mediagrid.operators.overlay_composite import Layer, Placement, composite
+from mediagrid.media.compositor import Scratch, Sprite, paint, prepare
+from mediagrid.overlay.layers import Layer, SpritePlacement, composite
 from mediagrid.runtime import gpu_available, select_backend
 
 
@@ -65,8 +65,8 @@ def test_composite_touches_only_visible_placements_in_order() -> None:
     red, blue = (np.zeros((4, 4, 4), np.uint8) for _ in range(2))
     red[...] = (255, 0, 0, 255)
     blue[...] = (0, 0, 255, 128)
-    layer = Layer(1, (Placement(sprite_from(red), 2, 2), Placement(sprite_from(blue), 4, 4, essential=True),
-                      Placement(sprite_from(red), 10, 10, shown_ns=100, hidden_ns=200, wipe_ns=50)))
+    layer = Layer(1, (SpritePlacement(sprite_from(red), 2, 2), SpritePlacement(sprite_from(blue), 4, 4, essential=True),
+                      SpritePlacement(sprite_from(red), 10, 10, shown_ns=100, hidden_ns=200, wipe_ns=50)))
     frame = np.full((16, 16, 3), 7, dtype=np.uint8)
     assert composite(frame, layer, 0, Scratch(np)) == 32  # the timed one is not up at t=0
     assert tuple(frame[3, 3]) == (255, 0, 0) and tuple(frame[5, 5]) == (127, 0, 128)  # blue over red
@@ -78,7 +78,7 @@ def test_composite_touches_only_visible_placements_in_order() -> None:
 
 def test_banner_wipe_opens_and_closes() -> None:
     sprite = sprite_from(np.full((2, 100, 4), 255, np.uint8))
-    p = Placement(sprite, 0, 0, shown_ns=1000, hidden_ns=5000, wipe_ns=400)
+    p = SpritePlacement(sprite, 0, 0, shown_ns=1000, hidden_ns=5000, wipe_ns=400)
     assert [p.visible_width(t) for t in (999, 1000, 1200, 1400, 3000, 4800, 5000)] == [0, 0, 50, 100, 100, 50, 0]
     layer = Layer(1, (p,), banner="goal")
     assert layer.banner_open(3000) and not layer.banner_open(1200)
@@ -92,8 +92,8 @@ def test_cupy_gives_the_same_bytes_as_numpy() -> None:
 
     rgba = random_rgba(64, 80, seed=3)
     frame = np.random.default_rng(4).integers(0, 256, (120, 160, 3), dtype=np.uint8)
-    layers = [Layer(1, (Placement(Sprite.from_rgba(rgba, to_device), -10, 50),
-                        Placement(Sprite.from_rgba(rgba, to_device), 100, 90)))
+    layers = [Layer(1, (SpritePlacement(Sprite.from_rgba(rgba, to_device), -10, 50),
+                        SpritePlacement(Sprite.from_rgba(rgba, to_device), 100, 90)))
               for to_device in (np.asarray, cupy.asarray)]
     on_host, on_device = frame.copy(), cupy.asarray(frame)
     composite(on_host, layers[0], 0, Scratch(np))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from mediagrid.kafka.consumer import KafkaItem
 from mediagrid.metrics.recorder import OutcomeRecorder
-from mediagrid.operators.overlay_ledger import STAGE, TelemetryLedger
-from mediagrid.operators.overlay_state import Verdict
+from mediagrid.overlay.ledger import STAGE, TelemetryLedger
+from mediagrid.overlay.state import Verdict
 
 MS = 1_000_000
 

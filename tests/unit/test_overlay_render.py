@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 from mediagrid.errors import UsageError
-from mediagrid.operators.overlay_composite import Scratch, composite
-from mediagrid.operators.overlay_paint import Fonts, Painter, abbreviation, short_name
-from mediagrid.operators.overlay_render import Camera, LayerBuilder, Style, clock_text
-from mediagrid.operators.overlay_state import Banner, MatchView, PlayerView
+from mediagrid.overlay.layers import Scratch, composite
+from mediagrid.overlay.paint import Fonts, Painter, abbreviation, short_name
+from mediagrid.overlay.render import Camera, LayerBuilder, Style, clock_text
+from mediagrid.overlay.state import Banner, MatchView, PlayerView
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "overlay_golden.png"
 FONTS = Fonts(Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),

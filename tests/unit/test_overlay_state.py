@@ -5,7 +5,7 @@ import random
 from typing import Any
 
 from mediagrid.kafka.topics import schema
-from mediagrid.operators.overlay_state import MatchState, Verdict
+from mediagrid.overlay.state import MatchState, TelemetryVerdict
 from mediagrid.scenarios.football import match_messages
 
 TS = 1_767_225_600_000
@@ -29,18 +29,18 @@ def score(home: int, away: int, ts: int) -> dict[str, Any]:
             "home_team": "Northbridge FC", "away_team": "Rivermouth United"}
 
 
-def apply(state: MatchState, value: dict[str, Any], late: bool = False, at_ns: int = 1) -> Verdict:
+def apply(state: MatchState, value: dict[str, Any], late: bool = False, at_ns: int = 1) -> TelemetryVerdict:
     return state.apply(value, late=late, at_ns=at_ns)
 
 
 def test_an_older_frame_never_overwrites_a_newer_one() -> None:
     state = MatchState()
-    assert apply(state, frame(2, x=50.0)) is Verdict.APPLIED
-    assert apply(state, frame(1, x=10.0)) is Verdict.STALE
+    assert apply(state, frame(2, x=50.0)) is TelemetryVerdict.APPLIED
+    assert apply(state, frame(1, x=10.0)) is TelemetryVerdict.STALE
     view = state.view()
     assert view.ball == (50.0, 30.0) and view.players[0].x == 50.0
     assert view.trail == ((50.0, 30.0),)
-    assert state.counts[Verdict.STALE] == 1
+    assert state.counts[TelemetryVerdict.STALE] == 1
 
 
 def test_duplicates_are_counted_and_ignored() -> None:
@@ -48,35 +48,35 @@ def test_duplicates_are_counted_and_ignored() -> None:
     goal = event("goal", "home", TS + 500, player_id=HOME)
     verdicts = [apply(state, v) for v in (frame(1), frame(1), score(1, 0, TS + 600), score(1, 0, TS + 600), goal,
                                           dict(goal))]
-    assert verdicts == [Verdict.APPLIED, Verdict.DUPLICATE, Verdict.APPLIED, Verdict.DUPLICATE, Verdict.APPLIED,
-                        Verdict.DUPLICATE]
+    assert verdicts == [TelemetryVerdict.APPLIED, TelemetryVerdict.DUPLICATE, TelemetryVerdict.APPLIED, TelemetryVerdict.DUPLICATE, TelemetryVerdict.APPLIED,
+                        TelemetryVerdict.DUPLICATE]
     assert state.goals == [(50.0, "home", HOME)]
-    assert state.view().home == 1 and state.counts[Verdict.DUPLICATE] == 3
+    assert state.view().home == 1 and state.counts[TelemetryVerdict.DUPLICATE] == 3
 
 
 def test_a_redelivered_older_frame_is_a_duplicate_not_an_out_of_order_one() -> None:
     state = MatchState()
     for n in range(1, 6):
         apply(state, frame(n))
-    assert apply(state, frame(2)) is Verdict.DUPLICATE  # taken before: a re-delivery
-    assert apply(state, frame(0)) is Verdict.STALE  # never seen, older: out of order
+    assert apply(state, frame(2)) is TelemetryVerdict.DUPLICATE  # taken before: a re-delivery
+    assert apply(state, frame(0)) is TelemetryVerdict.STALE  # never seen, older: out of order
     assert state.view().players[0].x == 10.0 and len(state.view().trail) == 5
 
 
 def test_late_frames_are_skipped_but_late_scores_and_facts_are_kept_without_a_banner() -> None:
     state = MatchState()
     apply(state, frame(1, x=5.0))
-    assert apply(state, frame(2, x=60.0), late=True) is Verdict.LATE  # the next frame is 40 ms away
+    assert apply(state, frame(2, x=60.0), late=True) is TelemetryVerdict.LATE  # the next frame is 40 ms away
     assert state.view().ball == (5.0, 30.0)
-    assert apply(state, score(2, 0, TS + 900), late=True) is Verdict.APPLIED_LATE  # the next may be a half away
+    assert apply(state, score(2, 0, TS + 900), late=True) is TelemetryVerdict.APPLIED_LATE  # the next may be a half away
     card = event("card", "away", TS + 700, player_id=AWAY, card="yellow")
-    assert apply(state, card, late=True) is Verdict.APPLIED_LATE
+    assert apply(state, card, late=True) is TelemetryVerdict.APPLIED_LATE
     view = state.view()
     assert (view.home, view.away_team) == (2, "Rivermouth United")
     assert view.banner is None  # old news gets no banner
     assert [p.yellow for p in view.players if p.id == AWAY] == [1]  # but the card is on the marker
     # the skipped frame was never taken, so a re-delivery of it in time is not a duplicate
-    assert apply(state, frame(2, x=60.0)) is Verdict.APPLIED
+    assert apply(state, frame(2, x=60.0)) is TelemetryVerdict.APPLIED
 
 
 def test_events_out_of_order_all_count_and_the_newest_keeps_the_banner() -> None:
@@ -127,10 +127,10 @@ def test_clock_follows_the_newest_reading_of_frames_and_clock_messages() -> None
     apply(state, frame(10))  # clock_s 3010 at TS + 400
     clock = {"v": 1, "ts_ms": TS + 100, "match_id": "m1", "kind": "clock", "clock_s": 2990.0, "period": 2,
              "running": True}
-    assert apply(state, clock) is Verdict.APPLIED  # the first clock message: period and running are taken
+    assert apply(state, clock) is TelemetryVerdict.APPLIED  # the first clock message: period and running are taken
     view = state.view()
     assert view.clock_s == 3010 and view.period == 2  # but the older clock reading does not rewind the clock
-    assert apply(state, dict(clock, ts_ms=TS + 50)) is Verdict.STALE
+    assert apply(state, dict(clock, ts_ms=TS + 50)) is TelemetryVerdict.STALE
 
 
 def test_red_card_and_substitution() -> None:
@@ -147,11 +147,11 @@ def test_red_card_and_substitution() -> None:
 
 def test_other_matches_are_skipped() -> None:
     followed = MatchState()
-    assert apply(followed, frame(1, match="a")) is Verdict.APPLIED
-    assert apply(followed, frame(2, match="b")) is Verdict.OTHER_MATCH
+    assert apply(followed, frame(1, match="a")) is TelemetryVerdict.APPLIED
+    assert apply(followed, frame(2, match="b")) is TelemetryVerdict.OTHER_MATCH
     pinned = MatchState("b")
-    assert apply(pinned, frame(1, match="a")) is Verdict.OTHER_MATCH
-    assert apply(pinned, frame(1, match="b")) is Verdict.APPLIED
+    assert apply(pinned, frame(1, match="a")) is TelemetryVerdict.OTHER_MATCH
+    assert apply(pinned, frame(1, match="b")) is TelemetryVerdict.APPLIED
 
 
 def test_shuffled_duplicated_scenario_never_raises_and_every_message_gets_a_verdict() -> None:
@@ -169,6 +169,6 @@ def test_shuffled_duplicated_scenario_never_raises_and_every_message_gets_a_verd
     for n, value in enumerate(stream):
         state.apply(value, late=n % 97 == 0, at_ns=n)
     assert sum(state.counts.values()) == len(stream)
-    assert all(state.counts[v] > 0 for v in (Verdict.APPLIED, Verdict.DUPLICATE, Verdict.STALE, Verdict.LATE))
+    assert all(state.counts[v] > 0 for v in (TelemetryVerdict.APPLIED, TelemetryVerdict.DUPLICATE, TelemetryVerdict.STALE, TelemetryVerdict.LATE))
     view = state.view()
     assert view.players and view.clock_s == 5400 and view.away == 1 and len(state.goals) == 2  # scenario + example

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from mediagrid.config import load_app_config, validate_file
-from mediagrid.operators.recsys import BatchSettings
-from mediagrid.services.catalog import CatalogSpec
-from mediagrid.services.index_store import IndexSpec
-from mediagrid.services.ranking import RerankSettings
+from mediagrid.recsys.worker import BatchSettings
+from mediagrid.recsys.catalog import CatalogSpec
+from mediagrid.recsys.index_store import IndexSpec
+from mediagrid.recsys.ranking import RerankSettings
 from tests.conftest import REPO
 
 CONFIG = REPO / "configs/recsys_rerank.yaml"

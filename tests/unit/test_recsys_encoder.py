@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mediagrid.services.catalog import CatalogSpec
-from mediagrid.services.encoder import (
+from mediagrid.recsys.catalog import CatalogSpec
+from mediagrid.recsys.query_encoder import (
     FEATURES, ContextEncoder, EncoderUnavailable, FallbackEncoder, LocalEncoder, context_tokens, hash_feature_rows,
     hash_features, make_weights,
 )
-from mediagrid.services.triton import TritonError, TritonServer, server_dir, server_environment
+from mediagrid.recsys.triton import TritonError, TritonServer, server_dir, server_environment
 from tests.conftest import REPO
 
 MODELS = REPO / "models"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mediagrid.services.array_index import ArrayIndex
-from mediagrid.services.catalog import CatalogSpec, generate_catalog
-from mediagrid.services.array_index import recall_at_k
-from mediagrid.services.index_store import (
+from mediagrid.recsys.array_index import ArrayIndex
+from mediagrid.recsys.catalog import CatalogSpec, generate_catalog
+from mediagrid.recsys.array_index import recall_at_k
+from mediagrid.recsys.index_store import (
     FaissIndex, IndexSpec, IndexStore, VectorIndex, build_index, exact_search,
 )
 

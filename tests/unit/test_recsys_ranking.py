@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mediagrid.services.catalog import CatalogSpec, generate_catalog
-from mediagrid.services.index_store import exact_search
-from mediagrid.services.ranking import Reranker, RerankSettings, user_profiles
+from mediagrid.recsys.catalog import CatalogSpec, generate_catalog
+from mediagrid.recsys.index_store import exact_search
+from mediagrid.recsys.ranking import Reranker, RerankSettings, user_profiles
 
 
 @pytest.fixture(scope="module")

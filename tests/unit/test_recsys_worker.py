@@ -12,13 +12,13 @@ import pytest
 from mediagrid.kafka.consumer import KafkaItem
 from mediagrid.kafka.topics import decode
 from mediagrid.metrics.recorder import OutcomeRecorder
-from mediagrid.operators.recsys import BatchSettings, RecsysWorker, parse_requests
+from mediagrid.recsys.worker import BatchSettings, RecsysWorker, parse_requests
 from mediagrid.runtime.clock import now_ns
 from mediagrid.runtime.control import RunControl
-from mediagrid.services.catalog import CatalogSpec, generate_catalog
-from mediagrid.services.encoder import EncoderUnavailable, FallbackEncoder, LocalEncoder
-from mediagrid.services.index_store import FaissIndex, IndexSpec, build_index
-from mediagrid.services.ranking import Reranker, RerankSettings
+from mediagrid.recsys.catalog import CatalogSpec, generate_catalog
+from mediagrid.recsys.query_encoder import EncoderUnavailable, FallbackEncoder, LocalEncoder
+from mediagrid.recsys.index_store import FaissIndex, IndexSpec, build_index
+from mediagrid.recsys.ranking import Reranker, RerankSettings
 from tests.conftest import REPO
 from tests.integration.kafka_helpers import commerce_values
 
@@ -53,16 +53,16 @@ def serve(parts, requests, *, settings=BatchSettings(), policy="degrade", encode
                           recorder=OutcomeRecorder(200), control=control or RunControl())
 
     def collect():
-        answers.extend(worker.take_answers())
+        answers.extend(worker.take()[0] or [])
         if len(answers) >= len(requests):
             done.set()
 
-    worker.on_answers = collect
+    worker.on_ready = collect
     worker.start()
     try:
         worker.submit(parse_requests(requests, BUDGET_NS))
         assert done.wait(20), f"only {len(answers)} of {len(requests)} answered"
-        assert worker.drained(quiet_ns=0) or worker.take_answers() == []
+        assert worker.drained(quiet_ns=0) or worker.take() == (None, False)
     finally:
         worker.close()
     return worker, answers

@@ -7,11 +7,11 @@ import wave
 import numpy as np
 import pytest
 
-from mediagrid.services.speech.audio import (Resampler, SampleFifo, pcm_from_bytes, resample,
+from mediagrid.speech.audio import (Resampler, SampleFifo, pcm_from_bytes, resample,
                                              strip_wav_header, trim_leading_silence)
-from mediagrid.services.speech.errors import AudioFormatError
-from mediagrid.services.speech.languages import apertium_pair, espeak_voice, iso639_2, pair_tags, primary
-from mediagrid.services.speech.wer import word_error_rate
+from mediagrid.speech.errors import AudioFormatError
+from mediagrid.speech.languages import apertium_pair, espeak_voice, iso639_2, pair_tags, primary
+from mediagrid.speech.wer import word_error_rate
 
 
 def _wav(pcm: np.ndarray, rate: int, channels: int = 1, width: int = 2) -> bytes:

@@ -8,7 +8,7 @@ import pytest
 from mediagrid.apps.live_translation import _api_key, _check_delay, _file
 from mediagrid.config import load_app_config, validate_file
 from mediagrid.errors import UsageError
-from mediagrid.services.speech.vad import VadSettings
+from mediagrid.speech.vad import VadSettings
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = [REPO / "configs" / "live_translation.yaml", REPO / "configs" / "live_translation_riva.yaml"]

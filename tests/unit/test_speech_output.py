@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from mediagrid.kafka.topics import decode
-from mediagrid.operators.speech_output import CaptionPublisher, WebVttWriter
-from mediagrid.operators.speech_timeline import Cue
-from mediagrid.services.speech.sync_check import read_vtt
+from mediagrid.speech.program_files import CaptionPublisher, WebVttWriter
+from mediagrid.speech.timeline import Cue
+from mediagrid.speech.sync_check import read_vtt
 
 
 class _Producer:

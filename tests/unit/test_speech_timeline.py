@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mediagrid.operators.speech import AudioChunk, ProgramChunk, ProgramPlan, Segment
-from mediagrid.operators.speech_timeline import Mode, ProgramTimeline
+from mediagrid.speech.items import AudioChunk, ProgramChunk, ProgramPlan, Segment
+from mediagrid.speech.timeline import Mode, ProgramTimeline
 
 RATE = 1000  # samples per second: one sample per millisecond keeps the arithmetic readable
 S = 1_000_000_000

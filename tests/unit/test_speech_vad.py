@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mediagrid.services.speech.audio import SPEECH_RATE, resample, trim_leading_silence
-from mediagrid.services.speech.espeak import synthesizer
-from mediagrid.services.speech.vad import VadSegmenter, VadSettings, VoiceEventKind
+from mediagrid.speech.audio import SPEECH_RATE, resample, trim_leading_silence
+from mediagrid.speech.espeak import synthesizer
+from mediagrid.speech.vad import VadSegmenter, VadSettings, VoiceEventKind
 
 
 def _speech(text: str) -> np.ndarray:

@@ -3,7 +3,7 @@
     .venv/bin/python tools/triton/make_weights.py [--repository models]
 
 The weights are committed (models/query_encoder/1/weights.npz); rerun this only after changing
-mediagrid.services.encoder.make_weights or the default catalog shape. tests/unit/test_recsys_encoder.py
+mediagrid.recsys.query_encoder.make_weights or the default catalog shape. tests/unit/test_recsys_encoder.py
 checks that the committed file still equals what this writes.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mediagrid.services.catalog import CatalogSpec
-from mediagrid.services.encoder import make_weights, model_version_dir
+from mediagrid.recsys.catalog import CatalogSpec
+from mediagrid.recsys.query_encoder import make_weights, model_version_dir
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create the Triton Inference Server's own venv in .cache/triton-venv (or $MEDIAGRID_TRITON_VENV) from
-# tools/triton/requirements.txt. mediagrid never imports from it: mediagrid.services.triton runs the
+# tools/triton/requirements.txt. mediagrid never imports from it: mediagrid.recsys.triton runs the
 # `tritonserver` binary shipped inside the nvidia-pytriton wheel, and the python backend's models run in
 # this venv (numpy < 2, which cannot share mediagrid's numpy-2 .venv).
 # Idempotent: does nothing when the venv was made from the same requirements file. The marker (a hash of

@@ -1,5 +1,5 @@
 """The query encoder's forward pass, shared by the Triton model (model.py) and mediagrid's in-process
-fallback (mediagrid.services.encoder), so that both compute exactly the same thing from the same weights.
+fallback (mediagrid.recsys.query_encoder), so that both compute exactly the same thing from the same weights.
 
 Plain numpy that runs under numpy 1.x (the Triton venv) and 2.x (mediagrid's venv). The model maps hashed
 user and context features to interest weights over catalog prototypes (softmax), and the query to the

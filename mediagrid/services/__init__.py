@@ -1,1 +1,0 @@
-"""Services beside the Holoscan graph: inference-server clients and launchers, the item catalog and its index."""
