@@ -1,9 +1,10 @@
 """The one door through which mediagrid imports Holoscan.
 
 Holoscan's wheels link ``libcudart.so.12`` without a RUNPATH that reaches the nvidia-cuda-runtime-cu12 wheel,
-warn below a 32 MB stack and crash deep operator stacks on 8 MB worker threads, and log CUDA noise at INFO
-on a machine without a GPU. Each of these has to be fixed *before* the first ``import holoscan``, so every
-module that needs Holoscan calls :func:`import_holoscan` instead of importing it directly.
+warn below a 32 MB stack and crash deep operator stacks on 8 MB worker threads, log CUDA noise at INFO on a
+machine without a GPU, and warn that the CUDA driver is insufficient as each graph starts there (see
+:mod:`mediagrid.runtime.quiet_cuda`). Each of these has to be dealt with *before* the first ``import holoscan``,
+so every module that needs Holoscan calls :func:`import_holoscan` instead of importing it directly.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mediagrid.errors import MediagridError
+from mediagrid.runtime.quiet_cuda import quiet_cpu_start
 
 STACK_BYTES = 32 * 1024 * 1024
 DEFAULT_LOG_LEVEL = "WARN"
@@ -35,14 +37,14 @@ def _cudart_path() -> Path | None:
     return None
 
 
-def preload_cudart() -> None:
+def preload_cudart() -> ctypes.CDLL:
     """Load libcudart with RTLD_GLOBAL so Holoscan's extensions find the soname already in the process."""
     path = _cudart_path()
     if path is None:
         raise MediagridError(
             "libcudart.so.12 not found: install the nvidia-cuda-runtime-cu12 wheel (make test does)"
         )
-    ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+    return ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
 
 
 def raise_stack_limit(size: int = STACK_BYTES) -> None:
@@ -75,12 +77,14 @@ def import_holoscan() -> ModuleType:
     """Prepare the process once and return the ``holoscan`` module.
 
     ``HOLOSCAN_LOG_LEVEL`` defaults to WARN (tests set ERROR); an explicit value in the environment wins.
+    On a node without CUDA, says so once on stderr and holds back Holoscan's CUDA-driver warnings.
     """
     global _holoscan
     with _lock:
         if _holoscan is None:
             os.environ.setdefault("HOLOSCAN_LOG_LEVEL", DEFAULT_LOG_LEVEL)
-            preload_cudart()
+            cudart = preload_cudart()
+            quiet_cpu_start(cudart)
             raise_stack_limit()
             set_default_thread_stack()
             import holoscan  # noqa: PLC0415 - the point of this module is to import it late
