@@ -4,7 +4,7 @@ from __future__ import annotations
 from mediagrid.kafka.consumer import KafkaItem
 from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.overlay.ledger import STAGE, TelemetryLedger
-from mediagrid.overlay.state import Verdict
+from mediagrid.overlay.state import TelemetryVerdict
 
 MS = 1_000_000
 
@@ -17,7 +17,7 @@ def item(offset: int, origin_ms: int) -> KafkaItem:
 def test_each_message_ends_once_when_first_shown() -> None:
     recorder = OutcomeRecorder(20.0)
     ledger = TelemetryLedger(recorder, budget_ns=100 * MS)
-    ledger.skipped(item(0, 0), Verdict.LATE, 150 * MS)
+    ledger.skipped(item(0, 0), TelemetryVerdict.LATE, 150 * MS)
     ledger.taken(1, [item(1, 10), item(2, 20)])
     ledger.taken(2, [item(3, 30)])
     ledger.taken(4, [item(4, 40)])
