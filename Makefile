@@ -7,7 +7,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo system-packages kafka-jars triton-venv clean
+.PHONY: setup test demo perf-setup system-packages kafka-jars triton-venv clean
 
 setup: system-packages $(STAMP) kafka-jars triton-venv
 
@@ -36,6 +36,10 @@ test: setup
 
 demo: setup
 	$(VENV)/bin/mediagrid demo
+
+# What the benchmarks in perf/ need beyond the tests: the peers they are measured against (GStreamer).
+perf-setup: setup
+	bash tools/system-packages.sh --peers
 
 clean:
 	rm -rf runs out .pytest_cache

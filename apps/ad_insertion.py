@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from mediagrid.apps.base import MediagridApp
-from mediagrid.apps.video_io import frame_geometry, make_sink, make_source
+from mediagrid.apps.video_io import make_sink, make_source, stream_format
 from mediagrid.ads.stats import AdStats
 from mediagrid.operators.adinsert import AdInsertOp, DecisionOp
 from mediagrid.ads.plan import ROLE, AdPlanner, load_catalogue, load_schedule
@@ -55,9 +55,10 @@ class AdInsertionApp(MediagridApp):
     def compose(self) -> None:
         config, ctx = self.mg_config, self.ctx
         own = config.sections["ad_insertion"]
-        width, height, fps = frame_geometry(config)
+        stream = stream_format(config)
         stats = AdStats()
-        stats.planner = planner = AdPlanner(load_catalogue(own["creatives"]), (width, height), ctx.backend,
+        stats.planner = planner = AdPlanner(load_catalogue(own["creatives"]), (stream.width, stream.height),
+                                            stream.canvas(ctx),
                                             stream_id=own["stream_id"], max_breaks=own["max_breaks"])
         if "schedule" in own:
             for decision in load_schedule(path_of(own["schedule"]), own["stream_id"]):
@@ -65,19 +66,19 @@ class AdInsertionApp(MediagridApp):
         common = dict(recorder=ctx.recorder, control=ctx.control)
 
         source = make_source(self, config, ctx, config.deadlines.budget_ns(self.DEADLINE), pacing=own["pacing"],
-                             fps=fps)
+                             fps=stream.fps)
         gate = DeadlineGateOp(self, stage="gate", estimate_ms=own["composite_estimate_ms"],
                               policy=config.deadlines.policy, name="gate", **common)
         sampling = own["context"]["every_s"] > 0
         composite = AdInsertOp(self, plan=planner.plan(), live_plan=ctx.kafka is not None, live_scene=sampling,
-                               stats=stats, backend=ctx.backend,
+                               stats=stats, canvas=stream.canvas(ctx),
                                out_dir=ctx.out_dir if own["snapshot"] else None, name="composite", **common)
-        sink = make_sink(self, config, ctx, fps=fps, frame_size=(width, height))
+        sink = make_sink(self, config, ctx, stream)
 
         self.add_flow(source, gate, {("frame", "frame")})
         if sampling:
             tap = ThumbnailTapOp(self, every_s=own["context"]["every_s"], width=own["context"]["thumb_width"],
-                                 backend=ctx.backend, control=ctx.control, name="tap")
+                                 canvas=stream.canvas(ctx), control=ctx.control, name="tap")
             sampler = ContextSamplerOp(self, control=ctx.control, name="context")
             stats.context = sampler.counts
             self.add_flow(gate, tap, {("frame", "frame")})

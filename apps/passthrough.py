@@ -8,7 +8,7 @@ from __future__ import annotations
 from mediagrid.apps.base import MediagridApp
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.operators.deadline import DeadlineGateOp
-from mediagrid.apps.video_io import make_sink, make_source
+from mediagrid.apps.video_io import make_sink, make_source, stream_format
 from mediagrid.operators.video import RegionInvertOp
 
 import_holoscan()
@@ -22,13 +22,14 @@ class PassthroughApp(MediagridApp):
         config, ctx = self.mg_config, self.ctx
         own = config.sections.get("passthrough", {})
         region = own.get("region", {"x": 0, "y": 0, "w": 256, "h": 256})
-        source = make_source(self, config, ctx, config.deadlines.budget_ns("frame"))
+        stream = stream_format(config)
+        source = make_source(self, config, ctx, config.deadlines.budget_ns("frame"), fps=stream.fps)
         gate = DeadlineGateOp(self, stage="gate", estimate_ms=own.get("process_estimate_ms", 1.0),
                               policy=config.deadlines.policy, recorder=ctx.recorder, control=ctx.control,
                               name="gate")
         work = RegionInvertOp(self, region=(region["x"], region["y"], region["w"], region["h"]),
                               recorder=ctx.recorder, control=ctx.control, backend=ctx.backend, name="process")
-        sink = make_sink(self, config, ctx)
+        sink = make_sink(self, config, ctx, stream)
         # Default ports (capacity 1, back-pressure): the greedy scheduler runs one frame through the whole
         # chain before the source ticks again, so a queue never forms; lateness is counted at the source.
         self.add_flow(source, gate, {("frame", "frame")})

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mediagrid.apps.base import MediagridApp
-from mediagrid.apps.video_io import frame_geometry, make_sink, make_source
+from mediagrid.apps.video_io import make_sink, make_source, stream_format
 from mediagrid.errors import UsageError
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import now_ns
@@ -43,13 +43,14 @@ class SportsOverlayApp(MediagridApp):
         config, ctx = self.mg_config, self.ctx
         own = config.sections["sports_overlay"]
         graphics = own["graphics"]
-        width, height, fps = frame_geometry(config)
+        stream = stream_format(config)
+        width, height, canvas = stream.width, stream.height, stream.canvas(ctx)
         try:
             camera = Camera(own["camera"]["corners"], width, height)
         except ValueError as exc:
             raise UsageError(f"{config.path}: sports_overlay.camera.corners: {exc}") from exc
         builder = LayerBuilder(Painter(Fonts(Path(graphics["font"]), Path(graphics["bold_font"])), height), camera,
-                               Style.from_config(graphics), width, height, ctx.backend.asarray)
+                               Style.from_config(graphics), width, height, canvas)
         state = MatchState(own.get("match_id"), trail_len=max(round(graphics["trail_s"] * TRACKING_HZ), 2))
         ledger = TelemetryLedger(ctx.recorder, config.deadlines.budget_ns("telemetry"))
         bridge = ctx.kafka.consume([ROLE])  # last: everything that can reject the config has run
@@ -69,14 +70,14 @@ class SportsOverlayApp(MediagridApp):
         match_state = MatchStateOp(self, state=state, ledger=ledger, checkpoint=bridge.checkpoint, control=ctx.control,
                                    name="match_state")
         render = OverlayRenderOp(self, builder=builder, ledger=ledger, control=ctx.control, name="render")
-        source = make_source(self, config, ctx, config.deadlines.budget_ns(self.DEADLINE), fps=fps)
+        source = make_source(self, config, ctx, config.deadlines.budget_ns(self.DEADLINE), fps=stream.fps)
         gate = DeadlineGateOp(self, stage="gate", estimate_ms=own["composite_estimate_ms"],
                               policy=config.deadlines.policy, recorder=ctx.recorder, control=ctx.control, name="gate")
         comp = CompositeOp(self, ledger=ledger, recorder=ctx.recorder, control=ctx.control, backend=ctx.backend,
-                           snapshots=Snapshots(ctx.out_dir, ctx.backend, own["snapshot_after_s"]),
+                           snapshots=Snapshots(ctx.out_dir, canvas, own["snapshot_after_s"]),
                            frame_size=(width, height), name="composite")
         ctx.resources.callback(finish)
-        sink = make_sink(self, config, ctx, fps=fps, frame_size=(width, height))
+        sink = make_sink(self, config, ctx, stream)
         # Default ports (capacity 1, back-pressure) on both paths: a Kafka batch waits in the bridge's
         # bounded queue (where the consumer sees it and pauses), and the next one is then bigger; frames
         # never queue, lateness is counted at the source. The layer reaches the frame path as a latest value.

@@ -1,13 +1,49 @@
 """Video source and sink built from a config's ``source`` and ``sink`` sections, shared by every video app."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from mediagrid.config import AppConfig
-from mediagrid.errors import MediaError
-from mediagrid.media.codecs import probe
+from mediagrid.errors import MediaError, UsageError
+from mediagrid.media.codecs import frame_layout, probe
+from mediagrid.media.compositor import Canvas
+from mediagrid.media.yuv import Colour, check_size
 from mediagrid.run_context import RunContext
 from mediagrid.operators.video import FileSinkOp, FileSourceOp, NullSinkOp, SyntheticSourceOp
+
+
+@dataclass(frozen=True)
+class StreamFormat:
+    """What the source's frames will be, known before the first one: for apps that lay out graphics or slots
+    and for an encoder that starts before the first frame."""
+
+    width: int
+    height: int
+    fps: float
+    colour: Colour
+
+    def canvas(self, ctx: RunContext) -> Canvas:
+        """What graphics for this stream are prepared for."""
+        return Canvas(self.colour, self.height, frame_layout(ctx.backend), ctx.backend)
+
+
+def stream_format(config: AppConfig) -> StreamFormat:
+    """The config's for a synthetic source (BT.709, limited range), the file's for a file source (rate
+    overridable by ``source.fps``)."""
+    src = config.source
+    if src.kind != "file":
+        width, height, fps, colour = src.width, src.height, src.fps, Colour()
+    else:
+        info = probe(src.path)
+        width, height, fps, colour = info.width, info.height, src.fps or info.fps, info.colour
+        if not fps:
+            raise MediaError(f"{src.path}: the file does not state its frame rate; set source.fps")
+    try:
+        check_size(width, height, f"{config.path}: source" if src.kind != "file" else str(src.path))
+    except ValueError as exc:
+        raise (UsageError if src.kind != "file" else MediaError)(str(exc)) from exc
+    return StreamFormat(width, height, fps, colour)
 
 
 def make_source(app: Any, config: AppConfig, ctx: RunContext, budget_ns: int, *, pacing: str = "realtime",
@@ -25,26 +61,13 @@ def make_source(app: Any, config: AppConfig, ctx: RunContext, budget_ns: int, *,
     return SyntheticSourceOp(app, width=src.width, height=src.height, pattern=src.pattern, **common)
 
 
-def make_sink(app: Any, config: AppConfig, ctx: RunContext, *, fps: float | None = None,
-              frame_size: tuple[int, int] | None = None) -> Any:
-    """The config's ``sink``: ``null`` discards, ``file`` encodes (shared by the video apps); ``fps`` as in
-    :func:`make_source`; with ``frame_size`` (width, height) the encoder starts before the first frame."""
+def make_sink(app: Any, config: AppConfig, ctx: RunContext, stream: StreamFormat) -> Any:
+    """The config's ``sink``: ``null`` discards, ``file`` encodes (shared by the video apps), starting its
+    encoder before the first frame and declaring the source's colours."""
     sink = config.sink
     common = dict(recorder=ctx.recorder, control=ctx.control, backend=ctx.backend, name="sink")
     if sink.kind == "file":
-        return FileSinkOp(app, path=sink.path, fps=config.source.fps or fps, codec=sink.codec, preset=sink.preset,
-                          frame_size=frame_size, **common)
+        return FileSinkOp(app, path=sink.path, fps=config.source.fps or stream.fps, codec=sink.codec,
+                          preset=sink.preset, frame_size=(stream.width, stream.height), colour=stream.colour,
+                          **common)
     return NullSinkOp(app, **common)
-
-
-def frame_geometry(config: AppConfig) -> tuple[int, int, float]:
-    """Width, height and rate of the source's frames, for apps that lay out graphics or slots before the
-    first frame: the config's for a synthetic source, the file's (rate overridable by ``source.fps``)."""
-    src = config.source
-    if src.kind != "file":
-        return src.width, src.height, src.fps
-    info = probe(src.path)
-    fps = src.fps or info.fps
-    if not fps:
-        raise MediaError(f"{src.path}: the file does not state its frame rate; set source.fps")
-    return info.width, info.height, fps

@@ -14,9 +14,10 @@ import numpy as np
 
 from mediagrid.ads.scene import ContextCounts, SceneClassifier, Thumbnail
 from mediagrid.media import frames
+from mediagrid.media.compositor import Canvas
+from mediagrid.media.yuv import empty, to_rgb
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.control import RunControl
-from mediagrid.runtime.device import Backend
 from mediagrid.operators.base import MediagridOp
 
 import_holoscan()
@@ -28,11 +29,11 @@ class ThumbnailTapOp(MediagridOp):
     host thumbnail (about ``width`` pixels wide) on ``thumb``. That port never blocks the frame path: it has
     no back-pressure condition, and the sampler's queue drops its oldest thumbnail when full."""
 
-    def __init__(self, fragment: Any, *args: Any, every_s: float, width: int, backend: Backend,
+    def __init__(self, fragment: Any, *args: Any, every_s: float, width: int, canvas: Canvas,
                  control: RunControl, **kwargs: Any) -> None:
         self.every_s = every_s
         self.width = width
-        self.backend = backend
+        self.canvas = canvas
         self._next_pts_s = 0.0
         super().__init__(fragment, *args, control=control, **kwargs)
 
@@ -42,11 +43,11 @@ class ThumbnailTapOp(MediagridOp):
         spec.output("thumb").condition(ConditionType.NONE)
 
     def start(self) -> None:
-        self._thumbnail(self.backend.xp.zeros((4, 4, 3), dtype=self.backend.xp.uint8))  # GPU kernels compile now
+        self._thumbnail(empty(4, 4, self.canvas.backend.xp))  # GPU kernels compile now
 
     def _thumbnail(self, frame: Any) -> np.ndarray:
-        step = max(1, frame.shape[1] // self.width)
-        return np.array(self.backend.to_host(self.backend.xp.ascontiguousarray(frame[::step, ::step])))
+        """RGB from a strided read of the planes: only the thumbnail's pixels are converted or copied."""
+        return to_rgb(frame, self.canvas.colour, self.canvas.layout, step=max(1, frame.shape[1] // self.width))
 
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         frame = op_input.receive("frame")

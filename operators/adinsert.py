@@ -20,7 +20,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from PIL import Image
 
 from mediagrid.kafka.consumer import KafkaItem
 from mediagrid.kafka.checkpoint import Checkpoint
@@ -29,10 +29,10 @@ from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import now_ns
 from mediagrid.runtime.control import RunControl
-from mediagrid.runtime.device import Backend
 from mediagrid.media import frames
 from mediagrid.ads.plan import AdDecision, AdPlan, AdPlanner, DecisionVerdict
-from mediagrid.media.compositor import blend, fits, warm_up
+from mediagrid.media.compositor import Canvas, blend, fits, warm_up
+from mediagrid.media.yuv import to_rgb
 from mediagrid.ads.scene import Scene
 from mediagrid.ads.stats import AdStats
 from mediagrid.operators.base import MediagridOp
@@ -51,17 +51,17 @@ class AdInsertOp(MediagridOp):
     """Composites the active breaks into each frame; ports ``frame`` in/out, optional ``plan`` and ``scene``."""
 
     def __init__(self, fragment: Any, *args: Any, plan: AdPlan, live_plan: bool, live_scene: bool,
-                 stats: AdStats, backend: Backend, recorder: OutcomeRecorder, control: RunControl,
+                 stats: AdStats, canvas: Canvas, recorder: OutcomeRecorder, control: RunControl,
                  out_dir: Path | None = None, **kwargs: Any) -> None:
         self.live_plan = live_plan
         self.live_scene = live_scene
         self.stats = stats
-        self.backend = backend
+        self.canvas = canvas
         self.out_dir = out_dir
         self._plan = plan
         self._scene: Scene | None = None
         self._variants: dict[str, str] = {}  # break id -> variant chosen at the break's first frame
-        self._snapshot: np.ndarray | None = None
+        self._snapshot: Any = None
         super().__init__(fragment, *args, control=control, recorder=recorder, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
@@ -73,7 +73,7 @@ class AdInsertOp(MediagridOp):
             spec.input("scene")  # connected as ASYNC_BUFFER
 
     def start(self) -> None:
-        warm_up(self.backend)
+        warm_up(self.canvas)
 
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         # Latest values first: a receive merges the message's metadata, and the frame's must win.
@@ -114,7 +114,7 @@ class AdInsertOp(MediagridOp):
             active = {fill.decision.break_id for fill in fills}
             self._variants = {k: v for k, v in self._variants.items() if k in active}
         if drawn and self._snapshot is None and self.out_dir is not None:
-            self._snapshot = np.array(self.backend.to_host(frame))  # written at stop(), off the frame path
+            self._snapshot = self.canvas.backend.xp.array(frame)  # a copy, made RGB at stop(), off the frame path
         return drawn
 
     def stop(self) -> None:
@@ -123,9 +123,8 @@ class AdInsertOp(MediagridOp):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / STATS_FILE).write_text(json.dumps(self.stats.as_dict(), indent=2) + "\n")
         if self._snapshot is not None:
-            import cv2  # noqa: PLC0415
-
-            cv2.imwrite(str(self.out_dir / SNAPSHOT_FILE), cv2.cvtColor(self._snapshot, cv2.COLOR_RGB2BGR))
+            rgb = to_rgb(self._snapshot, self.canvas.colour, self.canvas.layout)
+            Image.fromarray(rgb).save(self.out_dir / SNAPSHOT_FILE, compress_level=3)
 
 
 class DecisionOp(MediagridOp):

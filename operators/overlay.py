@@ -21,6 +21,7 @@ from mediagrid.kafka.checkpoint import Checkpoint
 from mediagrid.kafka.consumer import KafkaItem
 from mediagrid.media import frames
 from mediagrid.media.compositor import Scratch
+from mediagrid.media.yuv import frame_size
 from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.overlay.layers import Layer, composite
 from mediagrid.overlay.ledger import TelemetryLedger
@@ -127,8 +128,9 @@ class CompositeOp(MediagridOp):
         frame = op_input.receive("frame")
         layer: Layer | None = op_input.receive("layer")
         started = now_ns()
-        if (frame.shape[1], frame.shape[0]) != self.frame_size:
-            raise MediaError(f"frames are {frame.shape[1]}x{frame.shape[0]} but the overlay is laid out for "
+        if frame_size(frame) != self.frame_size:
+            width, height = frame_size(frame)
+            raise MediaError(f"frames are {width}x{height} but the overlay is laid out for "
                              f"{self.frame_size[0]}x{self.frame_size[1]}: the stream changed its resolution")
         meta = self.metadata
         deadline = frames.deadline_of(meta)

@@ -113,7 +113,8 @@ class DubbedProgramOp(MediagridOp):
         finished = placement.ready_ns if placement.ready_ns is not None else placement.decided_ns
         self.recorder.finish(segment.item_id, segment.deadline, finished,
                              degraded=placement.mode is Mode.CAPTIONS_ONLY,
-                             dropped=placement.mode is Mode.PASSTHROUGH, **segment_fields(placement, self.timeline.rate))
+                             dropped=placement.mode is Mode.PASSTHROUGH,
+                             **segment_fields(placement, self.timeline.rate))
 
     def _close(self) -> None:
         if self._closed:

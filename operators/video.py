@@ -19,13 +19,14 @@ from typing import Any, Literal
 
 from mediagrid.metrics.recorder import OutcomeRecorder
 from mediagrid.runtime.bootstrap import import_holoscan
-from mediagrid.runtime.clock import NS_PER_S, now_ns
+from mediagrid.runtime.clock import NS_PER_MS, NS_PER_S, now_ns
 from mediagrid.runtime.control import RunControl
 from mediagrid.runtime.device import Backend
 from mediagrid.scheduler.deadline import Deadline
 from mediagrid.media import frames
 from mediagrid.media.patterns import synthetic_pattern
-from mediagrid.media.codecs import RING, FrameReader, FrameWriter, open_reader, open_writer
+from mediagrid.media.codecs import RING, FrameReader, FrameWriter, frame_layout, open_reader, open_writer
+from mediagrid.media.yuv import Colour, empty, from_rgb, planes
 from mediagrid.operators.base import MediagridOp
 
 import_holoscan()
@@ -36,6 +37,7 @@ SOURCE_STAGE = "source"
 ENCODE_STAGE = "encode"
 _RING = RING  # buffers a stage cycles through; more than the frames that can be in flight at once
 _PHASES = 4  # distinct synthetic pictures, shown in turn
+WARM_UP_NS = 100 * NS_PER_MS
 Pacing = Literal["realtime", "throughput"]
 PACINGS: tuple[str, ...] = ("realtime", "throughput")
 
@@ -55,6 +57,7 @@ class PacedSourceOp(MediagridOp):
         self.backend = backend
         self.realtime = pacing == "realtime"
         self._t0_ns: int | None = None
+        self._warm_until_ns: int | None = None
         self._next_index = 0
         if self.realtime:
             args = (PeriodicCondition(fragment, self.period_ns,
@@ -88,6 +91,10 @@ class PacedSourceOp(MediagridOp):
 
     def compute(self, op_input: Any, op_output: Any, context: Any) -> None:
         at_ns = now_ns()
+        if self._warm_until_ns is None:
+            self._warm_until_ns = at_ns + WARM_UP_NS
+        if at_ns < self._warm_until_ns:
+            return
         index = self._tick_index(at_ns)
         for lost in range(self._next_index, index):  # ticks that passed while the node was busy
             if self.control.should_stop(lost, at_ns):
@@ -114,15 +121,16 @@ class PacedSourceOp(MediagridOp):
 
 
 class SyntheticSourceOp(PacedSourceOp):
-    """Test pictures at any size and rate; each frame is a fresh copy into a ring of preallocated buffers,
-    which costs what a capture card's DMA into host memory would."""
+    """Test pictures (BT.709, limited range) at any even size and rate; each frame is a fresh copy into a ring
+    of preallocated buffers, which costs what a capture card's DMA into host memory would."""
 
     def __init__(self, fragment: Any, *args: Any, width: int, height: int, pattern: str = "bars",
                  **kwargs: Any) -> None:
-        xp = kwargs["backend"].xp
-        self._templates = [kwargs["backend"].asarray(synthetic_pattern(pattern, height, width, phase))
-                           for phase in range(_PHASES)]
-        self._ring = [xp.empty((height, width, 3), dtype=xp.uint8) for _ in range(_RING)]
+        backend = kwargs["backend"]
+        layout = frame_layout(backend)
+        self._templates = [backend.asarray(from_rgb(synthetic_pattern(pattern, height, width, phase), Colour(),
+                                                    layout)) for phase in range(_PHASES)]
+        self._ring = [empty(width, height, backend.xp) for _ in range(_RING)]
         super().__init__(fragment, *args, **kwargs)
 
     def frame_for(self, index: int) -> Any:
@@ -132,8 +140,8 @@ class SyntheticSourceOp(PacedSourceOp):
 
 
 class FileSourceOp(PacedSourceOp):
-    """Decodes a media file at the configured rate, optionally looping: PyAV (threaded) + OpenCV on the CPU,
-    NVDEC into device memory on a GPU backend (see :func:`~mediagrid.media.codecs.open_reader`)."""
+    """Decodes a media file at the configured rate, optionally looping: PyAV (threaded) on the CPU, NVDEC into
+    device memory on a GPU backend (see :func:`~mediagrid.media.codecs.open_reader`)."""
 
     def __init__(self, fragment: Any, *args: Any, path: Path, loop: bool = False, **kwargs: Any) -> None:
         self.path = Path(path)
@@ -184,6 +192,7 @@ class RegionInvertOp(MediagridOp):
                  control: RunControl, backend: Backend, **kwargs: Any) -> None:
         self.region = region
         self.backend = backend
+        self.layout = frame_layout(backend)
         self._outputs: list[Any] = []
         self._next = 0
         self._last: Any = None
@@ -211,13 +220,23 @@ class RegionInvertOp(MediagridOp):
         else:
             out = self._buffer_like(frame)
             out[...] = frame
-            x, y, w, h = self.region
-            roi = out[y:y + h, x:x + w]
-            self.backend.xp.subtract(255, roi, out=roi)
+            self._invert(out)
             self._last = out
         self.recorder.stage(self.STAGE, frames.item_id(meta), frames.deadline_of(meta), started,
                             degraded=bool(meta[frames.DEGRADED]))
         op_output.emit(out, "frame")
+
+
+    def _invert(self, frame: Any) -> None:
+        """The region's negative, in every plane (chroma at chroma resolution, the region widened to whole
+        2x2 blocks)."""
+        x, y, w, h = self.region
+        x0, y0, x1, y1 = x // 2, y // 2, (x + w + 1) // 2, (y + h + 1) // 2
+        parts = planes(frame, self.layout)
+        chroma_cols = (2 * x0, 2 * x1) if self.layout == "nv12" else (x0, x1)
+        for plane, (rows, cols) in zip(parts, [((y, y + h), (x, x + w))] + [((y0, y1), chroma_cols)] * 2):
+            roi = plane[rows[0]:rows[1], cols[0]:cols[1]]
+            self.backend.xp.subtract(255, roi, out=roi)
 
 
 class FrameSinkOp(MediagridOp):
@@ -261,12 +280,13 @@ class FileSinkOp(FrameSinkOp):
 
     def __init__(self, fragment: Any, *args: Any, path: Path, fps: float, codec: str = "h264",
                  preset: str = "ultrafast", backend: Backend, frame_size: tuple[int, int] | None = None,
-                 **kwargs: Any) -> None:
+                 colour: Colour = Colour(), **kwargs: Any) -> None:
         self.path = Path(path)
         self.fps = fps
         self.codec = codec
         self.preset = preset
         self.frame_size = frame_size
+        self.colour = colour
         self._writer: FrameWriter | None = None
         super().__init__(fragment, *args, backend=backend, **kwargs)
 
@@ -274,7 +294,7 @@ class FileSinkOp(FrameSinkOp):
         """With ``frame_size`` (width, height) known, the encoder starts here rather than on the first frame,
         which would otherwise pay for it (tens of milliseconds: a late frame and dropped ticks)."""
         self._writer = open_writer(self.path, fps=self.fps, codec=self.codec, preset=self.preset,
-                                   backend=self.backend)
+                                   backend=self.backend, colour=self.colour)
         if self.frame_size is not None:
             self._writer.open(height=self.frame_size[1], width=self.frame_size[0])
 

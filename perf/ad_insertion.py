@@ -1,21 +1,32 @@
-"""Ad insertion on this machine's CPUs: decode -> composite -> encode at 720p60 and 1080p60, the compositor alone,
-and the colour conversions the codecs use (PyAV/swscale against OpenCV).
+"""Ad insertion on this machine's CPUs: the GStreamer peer and mediagrid free running on the same clip, decode ->
+composite -> encode in real time at 720p60 and 1080p60, the compositor alone, and x264's threading.
 
-    .venv/bin/python perf/ad_insertion.py [--seconds 60] [--only compositor,convert,720p,1080p] [--results DIR]
+    make perf-setup   # once: the peer (GStreamer) besides the project's own setup
+    .venv/bin/python perf/ad_insertion.py [--seconds 60] [--only compositor,encode,peer,720p,1080p] [--results DIR]
 
-Each end-to-end run plays a generated football clip (H.264, x264 veryfast, as long as the run, so no loop
-restart interferes) through `configs/ad_insertion.yaml` in real time: decode (PyAV, frame threads) + OpenCV
-colour conversion, the deadline gate, scene sampling, the compositor (breaks on screen most of the time,
-alternating a full-width lower third and a corner slot) and x264 ultrafast/zerolatency encode to a file.
-Prints end-to-end latency p50/p99/p99.9 and the miss rate ((missed + dropped) / frames, 16.7 ms deadline),
-and writes perf/results/ad_insertion.json and .md. Speed lives here, never in tests: the machine is shared and
-noisy, so every section carries the load average it ran under.
+``peer``: what a broadcast engineer would build instead (perf/peers/gst_ad_insertion.sh: decode -> compositor
+with an RGBA PNG -> I420 -> x264 ultrafast/zerolatency -> MP4) and mediagrid's ad insertion app, free running
+(``ad_insertion.pacing=throughput``) on the same 600-frame clip with the same creative at the same place, one
+after the other, twice; prints frames per second of each, the ratio, and checks both outputs with ffprobe (frame
+count, codec, colour metadata). GStreamer is timed as a whole process (its start-up is a small part of it);
+mediagrid as a whole process too (``mediagrid run``, a Python interpreter importing Holoscan) and, the figure
+the ratio uses, as the graph's own frame rate: first frame to last frame done, from events.jsonl.
+
+The real-time runs play a generated football clip (H.264, as long as the run, so no loop restart interferes)
+through `configs/ad_insertion.yaml`: decode (PyAV, frame threads) into 4:2:0 frames, the deadline gate, scene
+sampling, the compositor in YUV (breaks on screen most of the time, alternating a full-width lower third and a
+corner slot) and x264 ultrafast/zerolatency from the same planes. Prints end-to-end latency p50/p99/p99.9, the
+miss rate ((missed + dropped) / frames, 16.7 ms deadline), CPU per frame, and writes perf/results/ad_insertion.json
+and .md. Speed lives here, never in tests: the machine is shared and noisy, so every section carries the load
+average it ran under.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,14 +39,17 @@ import numpy as np
 os.environ.setdefault("HOLOSCAN_LOG_LEVEL", "ERROR")
 
 from mediagrid.config import load_app_config  # noqa: E402
-from mediagrid.media.clips import CreativeSpec, creative_image, make_clip  # noqa: E402
+from mediagrid.media.clips import CreativeSpec, creative_image, make_clip, write_rgba_png  # noqa: E402
 from mediagrid.ads.plan import Slot  # noqa: E402
-from mediagrid.media.compositor import blend, prepare  # noqa: E402
+from mediagrid.media.compositor import Canvas, blend, prepare  # noqa: E402
+from mediagrid.media.yuv import Colour, empty  # noqa: E402
 from mediagrid.runner import run_app  # noqa: E402
 from mediagrid.runtime import select_backend  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+PEER = REPO / "perf" / "peers" / "gst_ad_insertion.sh"
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+PEER_FRAMES = 600
 LOWER_THIRD, CORNER = Slot(0.05, 0.80, 0.90, 0.12), Slot(0.72, 0.05, 0.23, 0.18)
 
 
@@ -60,47 +74,109 @@ def _load() -> float:
 
 def compositor(iterations: int) -> dict[str, Any]:
     """The blend alone on a 1080p frame, creatives shaped like their slots (the most pixels a slot can cost)."""
-    backend = select_backend("cpu")
-    frame = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+    canvas = Canvas(Colour(), 1080, "i420", select_backend("cpu"))
+    frame = empty(1920, 1080)
+    frame[...] = np.random.default_rng(0).integers(0, 256, frame.shape, dtype=np.uint8)
     result: dict[str, Any] = {"load_before": _load()}
     for name, slot in (("lower_third", LOWER_THIRD), ("corner", CORNER)):
         rect = slot.pixels(1920, 1080)
         overlay = prepare(creative_image(CreativeSpec(name, rect[2], rect[3], "PERF", (200, 30, 40), (255, 210, 0))),
-                          rect, backend)
+                          rect, canvas)
         result[name] = {"region": f"{overlay.rect[2]}x{overlay.rect[3]}",
                         **_timed(lambda overlay=overlay: blend(frame, overlay), iterations)}
     result["load_after"] = _load()
     return result
 
 
-def conversions(clip: Path, frames: int) -> dict[str, Any]:
-    """Per 1080p frame: decoded yuv420p to RGB through swscale vs the planes + OpenCV, and RGB to yuv420p
-    likewise. Both ways run on the same frame one after the other, so a burst of load hits both alike."""
+def encode(clip: Path, frames: int) -> dict[str, Any]:
+    """x264 ultrafast/zerolatency on the same 1080p frames with different thread settings: zerolatency already
+    means sliced threads (no frame of latency); how many slices pay off on this machine is measured, not
+    assumed. Frames per second and CPU per frame of the encode alone."""
     import av
-    import cv2
 
-    rgb_out = np.empty((1080, 1920, 3), np.uint8)
-    i420 = np.empty((1620, 1920), np.uint8)
-    ways: dict[str, Callable[[Any], Any]] = {
-        "decode_to_rgb_pyav_swscale": lambda f: f.to_ndarray(format="rgb24"),
-        "decode_to_rgb_opencv": lambda f: cv2.cvtColor(f.to_ndarray(), cv2.COLOR_YUV2RGB_I420, dst=rgb_out),
-        "rgb_to_yuv420p_pyav_reformat": lambda f: av.VideoFrame.from_ndarray(rgb_out, format="rgb24").reformat(
-            format="yuv420p"),
-        "rgb_to_yuv420p_opencv": lambda f: av.VideoFrame.from_ndarray(
-            cv2.cvtColor(rgb_out, cv2.COLOR_RGB2YUV_I420, dst=i420), format="yuv420p"),
-    }
-    samples: dict[str, list[float]] = {name: [] for name in ways}
-    load_before = _load()
     with av.open(str(clip)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for frame, _ in zip(container.decode(stream), range(frames), strict=False):  # the first `frames`
-            for name, convert in ways.items():
+        pictures = [f.to_ndarray() for f, _ in zip(container.decode(stream), range(frames), strict=False)]
+    result: dict[str, Any] = {"load_before": _load()}
+    for threads in ("1", "2", "auto"):
+        with tempfile.TemporaryDirectory() as tmp, av.open(str(Path(tmp) / "e.mp4"), mode="w") as out:
+            video = out.add_stream("libx264", rate=60)
+            video.width, video.height, video.pix_fmt = 1920, 1080, "yuv420p"
+            video.options = {"preset": "ultrafast", "tune": "zerolatency", "threads": threads}
+            samples, cpu, wall = [], time.process_time(), time.monotonic()
+            for index, picture in enumerate(pictures):
                 started = time.perf_counter_ns()
-                convert(frame)
-                samples[name].append((time.perf_counter_ns() - started) / 1e6)
-    return {"load_before": load_before, **{name: _percentiles(v) for name, v in samples.items()},
-            "load_after": _load()}
+                frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
+                frame.pts = index
+                for packet in video.encode(frame):
+                    out.mux(packet)
+                samples.append((time.perf_counter_ns() - started) / 1e6)
+            for packet in video.encode(None):
+                out.mux(packet)
+            cpu_ms = (time.process_time() - cpu) * 1000 / len(pictures)
+            result[f"threads_{threads}"] = {"fps": round(len(pictures) / (time.monotonic() - wall), 1),
+                                            "cpu_ms_per_frame": round(cpu_ms, 2), **_percentiles(samples)}
+    result["load_after"] = _load()
+    return result
+
+
+def _probe(path: Path) -> dict[str, Any]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                          "stream=codec_name,nb_read_frames,pix_fmt,color_space,color_range,color_primaries",
+                          "-of", "json", str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)["streams"][0]
+
+
+def _process(command: list[str]) -> tuple[float, float]:
+    """Frames per second and CPU milliseconds per frame (children's user + system) of a whole process."""
+    before, started = os.times(), time.monotonic()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    wall, after = time.monotonic() - started, os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return round(PEER_FRAMES / wall, 1), round(cpu * 1000 / PEER_FRAMES, 2)
+
+
+def peer(label: str, tmp: Path, rounds: int = 2) -> dict[str, Any]:
+    """GStreamer and mediagrid free running on the same clip and creative, alternately, ``rounds`` times."""
+    if shutil.which("gst-launch-1.0") is None:
+        return {"skipped": "gst-launch-1.0 not found: run `make perf-setup` (installs GStreamer)"}
+    width, height = SIZES[label]
+    clip = make_clip(tmp / f"peer-{label}.mp4", seconds=PEER_FRAMES / 60, width=width, height=height, fps=60,
+                     preset="veryfast")
+    cw, ch = round(width * 0.625), round(height * 0.139)  # 1200x150 at 1080p, as the peer's figures were taken
+    x, y = (width - cw) // 2, round(height * 0.815)
+    creative = write_rgba_png(tmp / f"peer-{label}.png",
+                              creative_image(CreativeSpec("peer", cw, ch, "PEER", (200, 30, 40), (255, 210, 0))))
+    schedule = tmp / f"peer-{label}.yaml"
+    schedule.write_text("breaks:\n  - {break_id: all, creative_id: peer, start_pts_s: 0, duration_s: 600, slot: "
+                        f"{{x: {x / width}, y: {y / height}, w: {cw / width}, h: {ch / height}}}}}\n")
+    overrides = ["source.kind=file", f"source.path={clip}", "source.fps=60", "sink.kind=file",
+                 f"sink.path={tmp / f'mg-{label}.mp4'}", "ad_insertion.pacing=throughput",
+                 "deadlines.frame_ms=1000", f"ad_insertion.schedule={schedule}", "ad_insertion.stream_id=main",
+                 f"ad_insertion.creatives=[{{id: peer, path: {creative}}}]", "ad_insertion.context.every_s=0"]
+    command = [str(REPO / ".venv" / "bin" / "mediagrid"), "run", str(REPO / "configs" / "ad_insertion.yaml"),
+               "--no-progress", "--device", "cpu"] + [arg for o in overrides for arg in ("--set", o)]
+    runs: dict[str, list[float]] = {"gstreamer_fps": [], "mediagrid_fps": [], "mediagrid_process_fps": [],
+                                    "gstreamer_cpu_ms_per_frame": [], "mediagrid_cpu_ms_per_frame": []}
+    load_before = _load()
+    for n in range(rounds):
+        fps, cpu = _process(["bash", str(PEER), str(clip), str(creative), str(tmp / f"gst-{label}.mp4"),
+                             str(PEER_FRAMES), str(x), str(y)])
+        runs["gstreamer_fps"].append(fps)
+        runs["gstreamer_cpu_ms_per_frame"].append(cpu)
+        run_dir = tmp / f"peer-run-{label}-{n}"
+        fps, cpu = _process(command + ["--out", str(run_dir)])
+        runs["mediagrid_process_fps"].append(fps)
+        runs["mediagrid_cpu_ms_per_frame"].append(cpu)
+        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+        runs["mediagrid_fps"].append(round((len(events) - 1) / ((events[-1]["t_ms"] - events[0]["t_ms"]) / 1000), 1))
+    ratios = [round(m / g, 2) for m, g in zip(runs["mediagrid_fps"], runs["gstreamer_fps"])]
+    process_ratios = [round(m / g, 2) for m, g in zip(runs["mediagrid_process_fps"], runs["gstreamer_fps"])]
+    return {"frame": f"{width}x{height}@60", "frames": PEER_FRAMES, **runs, "ratio": ratios,
+            "process_ratio": process_ratios,
+            "load_before": load_before, "load_after": _load(),
+            "outputs": {"gstreamer": _probe(tmp / f"gst-{label}.mp4"), "mediagrid": _probe(tmp / f"mg-{label}.mp4"),
+                        "input": _probe(clip)}}
 
 
 def _schedule(path: Path, seconds: float) -> Path:
@@ -178,19 +254,40 @@ def _lines(result: dict[str, Any]) -> list[str]:
             lines.append(f"compositor alone, 1080p {name} {c[name]['region']}: p50 {c[name]['p50_ms']:.3f} ms  "
                          f"p99 {c[name]['p99_ms']:.3f} ms  p99.9 {c[name]['p999_ms']:.3f} ms "
                          f"(load {c['load_before']} -> {c['load_after']})")
-    if "convert" in result:
-        v = result["convert"]
-        for key in ("decode_to_rgb_pyav_swscale", "decode_to_rgb_opencv", "rgb_to_yuv420p_pyav_reformat",
-                    "rgb_to_yuv420p_opencv"):
-            lines.append(f"1080p {key}: p50 {v[key]['p50_ms']:.2f} ms  p99 {v[key]['p99_ms']:.2f} ms")
+    if "encode" in result:
+        e = result["encode"]
+        for key in ("threads_1", "threads_2", "threads_auto"):
+            lines.append(f"x264 ultrafast/zerolatency 1080p, {key}: {e[key]['fps']} fps, "
+                         f"{e[key]['cpu_ms_per_frame']} ms CPU per frame, p50 {e[key]['p50_ms']:.2f} ms "
+                         f"p99 {e[key]['p99_ms']:.2f} ms (load {e['load_before']} -> {e['load_after']})")
+    for label in SIZES:
+        r = result.get(f"peer_{label}")
+        if r is None:
+            continue
+        if "skipped" in r:
+            lines.append(f"peer {label}: skipped, {r['skipped']}")
+            continue
+        out = r["outputs"]
+        lines += [
+            f"peer {label}60 free running, {r['frames']} frames: GStreamer {r['gstreamer_fps']} fps, mediagrid "
+            f"{r['mediagrid_fps']} fps (graph) -> ratio {r['ratio']} (mediagrid / GStreamer; load {r['load_before']} "
+            f"-> {r['load_after']})",
+            f"  whole processes: GStreamer {r['gstreamer_fps']} fps, mediagrid {r['mediagrid_process_fps']} fps "
+            f"(ratio {r['process_ratio']}: Python, Holoscan and the encoder start in it)",
+            f"  CPU per frame, all threads, whole process: GStreamer {r['gstreamer_cpu_ms_per_frame']} ms, mediagrid "
+            f"{r['mediagrid_cpu_ms_per_frame']} ms",
+            "  outputs: " + "; ".join(f"{k} {v.get('codec_name')} {v.get('nb_read_frames')} frames {v.get('pix_fmt')} "
+                                       f"{v.get('color_space', '?')}/{v.get('color_range', '?')}/"
+                                       f"{v.get('color_primaries', '?')}" for k, v in out.items()),
+        ]
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each end-to-end run")
-    parser.add_argument("--only", default="compositor,convert,720p,1080p",
-                        help="comma-separated sections: compositor, convert, 720p, 1080p")
+    parser.add_argument("--only", default="compositor,encode,peer,720p,1080p",
+                        help="comma-separated sections: compositor, encode, peer, 720p, 1080p")
     parser.add_argument("--results", type=Path, default=REPO / "perf" / "results")
     args = parser.parse_args()
     sections = set(args.only.split(","))
@@ -200,9 +297,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if "compositor" in sections:
             result["compositor"] = compositor(iterations=max(round(args.seconds * 60), 2000))
-        if "convert" in sections:
-            clip = make_clip(Path(tmp) / "convert.mp4", seconds=4, width=1920, height=1080, fps=60)
-            result["convert"] = conversions(clip, frames=240)
+        if "encode" in sections:
+            clip = make_clip(Path(tmp) / "encode.mp4", seconds=4, width=1920, height=1080, fps=60)
+            result["encode"] = encode(clip, frames=240)
+        if "peer" in sections:
+            for label in SIZES:
+                result[f"peer_{label}"] = peer(label, Path(tmp))
         for label in SIZES:
             if label in sections:
                 result[label] = end_to_end(label, args.seconds, Path(tmp))

@@ -345,7 +345,9 @@ def _skia(fonts: Any) -> dict[str, Callable[[], Any]] | None:
 
 
 def render(args: argparse.Namespace) -> None:
-    from mediagrid.media.compositor import Scratch  # noqa: PLC0415
+    from mediagrid.media.compositor import Canvas, Scratch  # noqa: PLC0415
+    from mediagrid.media.yuv import Colour, from_rgb  # noqa: PLC0415
+    from mediagrid.runtime import select_backend  # noqa: PLC0415
     from mediagrid.overlay.layers import composite  # noqa: PLC0415
     from mediagrid.overlay.paint import Fonts, Painter  # noqa: PLC0415
     from mediagrid.overlay.render import Camera, LayerBuilder, Style  # noqa: PLC0415
@@ -372,7 +374,8 @@ def render(args: argparse.Namespace) -> None:
 
     style = Style.from_config(dict(home_colour="#c8102e", away_colour="#1d4ed8", names=True, banner_s=5, wipe_ms=400))
     camera = Camera([[0.04, 0.93], [0.96, 0.93], [0.80, 0.30], [0.20, 0.30]], width, height)
-    builder = LayerBuilder(painter, camera, style, width, height, np.asarray)
+    builder = LayerBuilder(painter, camera, style, width, height,
+                           Canvas(Colour(), height, "i420", select_backend("cpu")))
     state, builds, layer = MatchState(), [], None
     for message in match_messages(7, 0, 30, **MATCH):
         state.apply(message.value, late=False, at_ns=0)
@@ -380,7 +383,7 @@ def render(args: argparse.Namespace) -> None:
             t = time.perf_counter()
             layer = builder.build(state.view())
             builds.append((time.perf_counter() - t) * 1e3)
-    frame0 = synthetic_pattern("gradient", height, width)
+    frame0 = from_rgb(synthetic_pattern("gradient", height, width), Colour())
     scratch, frame = Scratch(np), frame0.copy()
     blends = []
     for _ in range(300):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mediagrid needs that pip cannot bring: a Java runtime and Maven (Apache
 # Kafka for CI), ffmpeg (ffprobe checks media the project writes), kcat (an independent Kafka client for tests),
-# Chromium (the report's browser test), the DejaVu fonts (overlay graphics, screenshots), Apertium English-Spanish (the speech translation). Only what is missing is installed, and
+# Chromium (the report's browser test), with --peers GStreamer (the benchmarks' peer), the DejaVu fonts (overlay graphics, screenshots), Apertium English-Spanish (the speech translation). Only what is missing is installed, and
 # only as root; otherwise it names what to install and fails.
 set -euo pipefail
 
@@ -14,6 +14,11 @@ declare -A need=(  # command (or a file it needs) -> Debian package(s)
   [/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf]=fonts-dejavu-core
   [/usr/share/apertium/modes/eng-spa.mode]="apertium apertium-eng-spa"
 )
+if [ "${1:-}" = "--peers" ]; then  # the benchmarks' peers (perf/peers/): GStreamer with x264 and libav
+  need[gst-launch-1.0]="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good"
+  need[/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstx264.so]="gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad"
+  need[/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstlibav.so]=gstreamer1.0-libav
+fi
 missing=()
 for cmd in "${!need[@]}"; do
   # shellcheck disable=SC2206 # a value may name several packages

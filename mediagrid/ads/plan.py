@@ -26,8 +26,7 @@ from mediagrid.config.checks import path_of
 from mediagrid.config.yaml_loader import load_document
 from mediagrid.errors import MediaError
 from mediagrid.kafka.topics import InvalidMessage, decode, encode
-from mediagrid.media.compositor import PlacedCreative, Rect, prepare
-from mediagrid.runtime.device import Backend
+from mediagrid.media.compositor import Canvas, PlacedCreative, Rect, prepare
 
 log = logging.getLogger(__name__)
 
@@ -190,11 +189,11 @@ class AdPlanner:
 
     MAX_UNKNOWN_IDS = 20
 
-    def __init__(self, catalogue: Mapping[str, Creative], frame_size: tuple[int, int], backend: Backend, *,
+    def __init__(self, catalogue: Mapping[str, Creative], frame_size: tuple[int, int], canvas: Canvas, *,
                  stream_id: str, max_breaks: int) -> None:
         self.catalogue = catalogue
         self.width, self.height = frame_size
-        self.backend = backend
+        self.canvas = canvas
         self.stream_id = stream_id
         self.max_breaks = max_breaks
         self.counts = PlannerCounts()
@@ -232,7 +231,7 @@ class AdPlanner:
     def _overlay(self, creative: Creative, label: str, rect: Rect) -> PlacedCreative:
         key = (creative.id, label, rect)
         if key not in self._overlays:
-            self._overlays[key] = prepare(creative.images[label], rect, self.backend)
+            self._overlays[key] = prepare(creative.images[label], rect, self.canvas)
         return self._overlays[key]
 
     def _prune(self) -> None:

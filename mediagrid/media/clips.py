@@ -46,13 +46,17 @@ def pitch_frame(index: int, width: int, height: int, fps: float) -> np.ndarray:
 
 def make_clip(path: Path, *, seconds: float, width: int, height: int, fps: float = 60.0,
               preset: str = "veryfast") -> Path:
-    """An H.264 clip of :func:`pitch_frame` pictures, encoded with the sink's own writer (x264 via PyAV)."""
-    from mediagrid.media.codecs import PyAVWriter  # noqa: PLC0415 - keeps `import mediagrid.media.clips` light
+    """An H.264 clip of :func:`pitch_frame` pictures (BT.709, limited range, as a broadcaster's HD feed),
+    encoded with the sink's own writer (x264 via PyAV)."""
+    import av  # noqa: PLC0415 - keeps `import mediagrid.media.clips` light
+
+    from mediagrid.media.codecs import PyAVWriter  # noqa: PLC0415
     from mediagrid.runtime.device import select_backend  # noqa: PLC0415
 
     writer = PyAVWriter(Path(path), fps=fps, codec="h264", preset=preset, backend=select_backend("cpu"))
     for index in range(round(seconds * fps)):
-        writer.write(pitch_frame(index, width, height, fps), index)
+        rgb = av.VideoFrame.from_ndarray(pitch_frame(index, width, height, fps), format="rgb24")
+        writer.write(rgb.reformat(format="yuv420p", dst_colorspace="ITU709").to_ndarray(), index)
     writer.close()
     return Path(path)
 

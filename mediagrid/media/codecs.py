@@ -1,13 +1,10 @@
-"""Frame readers and writers for media files: PyAV + OpenCV on the CPU, pynvvideocodec (NVDEC/NVENC) on a GPU.
+"""Frame readers and writers for media files: PyAV on the CPU, pynvvideocodec (NVDEC/NVENC) on a GPU.
 
-Kept free of Holoscan so that the video operators, benchmarks and tests share one implementation.
-
-Why OpenCV for colour conversion: PyAV's ``to_ndarray("rgb24")`` and ``from_ndarray(rgb).reformat("yuv420p")``
-go through swscale; converting the decoded yuv420p planes with ``cv2.cvtColor`` instead, and RGB to I420 with
-``cv2.cvtColor`` before PyAV sees the frame, is faster per 1080p frame, about 4x for RGB to I420
-(perf/ad_insertion.py measures both paths on every run; see perf/results/ad_insertion.md). Both use BT.601
-limited range, as FFmpeg does for untagged streams, so a frame survives a decode/encode round trip with the
-usual codec loss only.
+Kept free of Holoscan so that the video operators, benchmarks and tests share one implementation. Frames stay
+4:2:0 YUV from the decoder to the encoder (:mod:`mediagrid.media.yuv`): the decoder's planes are copied into a
+ring of frame buffers (i420 on the CPU, NVDEC's own nv12 on a GPU) and the encoder takes them as they are, so
+no frame is ever converted to RGB and back. Other pixel formats (10-bit, 4:2:2, 4:4:4) are converted to 8-bit
+4:2:0 by FFmpeg once, at decode. The output declares the colours the input declared (:class:`Colour`).
 
 pynvvideocodec raises ``RuntimeError`` (not ``ImportError``) when the NVIDIA video libraries are missing, and a
 CUDA failure inside its decoder constructor can end the process without an exception: it is imported only
@@ -25,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from mediagrid.errors import MediaError, UsageError
+from mediagrid.media.yuv import Colour, Layout, empty, i420_to_nv12, planes
 from mediagrid.runtime.device import Backend
 
 log = logging.getLogger(__name__)
@@ -44,10 +42,11 @@ class VideoInfo:
     height: int
     fps: float | None
     frames: int
+    colour: Colour = Colour()
 
 
 class FrameReader(Protocol):
-    """Decoded frames as HxWx3 uint8 RGB arrays on the backend's device, in display order."""
+    """Decoded frames as 4:2:0 frame buffers of the backend's layout, on its device, in display order."""
 
     def read(self) -> Any | None:
         """The next frame (valid until ``RING`` more frames are read), or None at the end of the stream."""
@@ -63,7 +62,7 @@ class FrameReader(Protocol):
 
 
 class FrameWriter(Protocol):
-    """Encodes HxWx3 uint8 RGB frames (on the backend's device) into a file."""
+    """Encodes 4:2:0 frame buffers of the backend's layout (on its device) into a file."""
 
     def open(self, height: int, width: int) -> None:
         """Create the file and the encoder now (otherwise the first frame does, and pays for it)."""
@@ -84,7 +83,7 @@ def probe(path: Path) -> VideoInfo:
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate
             return VideoInfo(stream.codec_context.width, stream.codec_context.height,
-                             float(rate) if rate else None, stream.frames)
+                             float(rate) if rate else None, stream.frames, Colour.of(stream.codec_context))
     except (av.error.FFmpegError, IndexError, OSError) as exc:
         raise MediaError(f"{path}: cannot open as video ({exc})") from exc
 
@@ -111,10 +110,16 @@ def open_reader(path: Path, backend: Backend) -> FrameReader:
     return PyAVReader(path, backend)
 
 
-def open_writer(path: Path, *, fps: float, codec: str, preset: str, backend: Backend) -> FrameWriter:
+def frame_layout(backend: Backend) -> Layout:
+    """The frame layout a backend's frames have: what its decoder gives and its encoder takes."""
+    return "nv12" if backend.device == "gpu" else "i420"
+
+
+def open_writer(path: Path, *, fps: float, codec: str, preset: str, backend: Backend,
+                colour: Colour = Colour()) -> FrameWriter:
     """NVENC for the NVENC presets ``p1``..``p7`` (a GPU backend only), else libx264/libx265 through PyAV."""
     if preset not in NVENC_PRESETS:
-        return PyAVWriter(path, fps=fps, codec=codec, preset=preset, backend=backend)
+        return PyAVWriter(path, fps=fps, codec=codec, preset=preset, backend=backend, colour=colour)
     nvc, reason = nvvideocodec(backend)
     if nvc is None:
         raise UsageError(f"sink.preset {preset} selects the NVENC encoder, but {reason}; use an x264 preset "
@@ -123,11 +128,13 @@ def open_writer(path: Path, *, fps: float, codec: str, preset: str, backend: Bac
 
 
 class PyAVReader:
-    """PyAV decode with FFmpeg's frame threads; yuv420p goes to RGB with OpenCV into a ring of buffers."""
+    """PyAV decode with FFmpeg's frame threads; the decoded planes are copied into a ring of frame buffers."""
 
     def __init__(self, path: Path, backend: Backend) -> None:
         self.path = Path(path)
         self.backend = backend
+        self.layout = frame_layout(backend)
+        self.colour = Colour()
         self._container: Any = None
         self._frames: Any = None
         self._ring: list[np.ndarray] = []
@@ -143,6 +150,7 @@ class PyAVReader:
         except (av.error.FFmpegError, IndexError, OSError) as exc:
             raise MediaError(f"{self.path}: cannot open as video ({exc})") from exc
         stream.thread_type = "AUTO"
+        self.colour = Colour.of(stream.codec_context)
         self._frames = self._container.decode(stream)
 
     def _decode(self) -> Any | None:
@@ -157,24 +165,32 @@ class PyAVReader:
 
     def read(self) -> Any | None:
         frame = self._decode()
-        return None if frame is None else self.backend.asarray(self._to_rgb(frame))
+        if frame is None:
+            return None
+        out = self._copy(frame)
+        if self.layout == "nv12":
+            out = i420_to_nv12(out)
+        return self.backend.asarray(out)
 
     def skip(self) -> bool:
         return self._decode() is not None
 
-    def _to_rgb(self, frame: Any) -> np.ndarray:
-        import cv2  # noqa: PLC0415
-
+    def _copy(self, frame: Any) -> np.ndarray:
+        """The frame's Y, U and V planes into the next ring buffer (FFmpeg pads each line: copy the picture)."""
+        if frame.width % 2 or frame.height % 2:
+            raise MediaError(f"{self.path}: a {frame.width}x{frame.height} picture cannot be carried as 4:2:0 YUV "
+                             "(sizes must be even)")
+        if frame.format.name not in ("yuv420p", "yuvj420p"):
+            frame = frame.reformat(format="yuv420p")
         out = self._buffer(frame.height, frame.width)
-        if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
-            cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420, dst=out)
-        else:  # other layouts (10-bit, 4:4:4, full-range yuvj) keep swscale's exact conversion
-            out[...] = frame.to_ndarray(format="rgb24")
+        for plane, target in zip(frame.planes, planes(out, "i420")):
+            rows, cols = target.shape
+            np.copyto(target, np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:rows, :cols])
         return out
 
     def _buffer(self, height: int, width: int) -> np.ndarray:
-        if not self._ring or self._ring[0].shape[:2] != (height, width):
-            self._ring = [np.empty((height, width, 3), dtype=np.uint8) for _ in range(RING)]
+        if not self._ring or self._ring[0].shape != (height * 3 // 2, width):
+            self._ring = [empty(width, height) for _ in range(RING)]
         out = self._ring[self._next]
         self._next = (self._next + 1) % RING
         return out
@@ -190,19 +206,20 @@ class PyAVReader:
 
 
 class NvDecReader:
-    """NVDEC through pynvvideocodec: RGB frames stay on the GPU (DLPack into cupy, no host copy) and are
-    copied into a ring of device buffers, because the decoder reuses its output surfaces."""
+    """NVDEC through pynvvideocodec: NV12 frames as the decoder makes them stay on the GPU (DLPack into cupy,
+    no host copy) and are copied into a ring of device buffers, because the decoder reuses its surfaces."""
 
     def __init__(self, path: Path, nvc: ModuleType, backend: Backend) -> None:
         self.path = Path(path)
         self.xp = backend.xp
         try:
             self._decoder = nvc.SimpleDecoder(str(self.path), gpu_id=0, use_device_memory=True,
-                                              output_color_type=nvc.OutputColorType.RGB)
+                                              output_color_type=nvc.OutputColorType.NATIVE)
             meta = self._decoder.get_stream_metadata()
         except Exception as exc:  # noqa: BLE001 - the native module raises plain Exception/RuntimeError
             raise MediaError(f"{self.path}: NVDEC cannot open it ({exc})") from exc
-        self._shape = (int(meta.height), int(meta.width), 3)
+        self.colour = Colour()  # pynvvideocodec does not report the stream's colour tags
+        self._shape = (int(meta.height) * 3 // 2, int(meta.width))
         self._ring = [self.xp.empty(self._shape, dtype=self.xp.uint8) for _ in range(RING)]
         self._next = 0
 
@@ -233,23 +250,25 @@ class NvDecReader:
 
 
 class PyAVWriter:
-    """libx264/libx265 through PyAV (``tune=zerolatency``: one packet per frame, no look-ahead); RGB -> I420
-    with OpenCV into a preallocated buffer before PyAV sees the frame.
+    """libx264/libx265 through PyAV (``tune=zerolatency``: one packet per frame, no look-ahead), fed the frame's
+    planes as they are (x264 takes i420 and nv12 alike) and tagged with the input's colours.
 
     x264 refreshes the picture with a moving intra column over one second (``intra-refresh``) instead of an
     IDR frame every ``keyint`` frames: an IDR costs about twice a P frame to encode, a spike that a 16.7 ms
     deadline does not absorb; this is the usual low-latency contribution setting.
     """
 
-    def __init__(self, path: Path, *, fps: float, codec: str, preset: str, backend: Backend) -> None:
+    def __init__(self, path: Path, *, fps: float, codec: str, preset: str, backend: Backend,
+                 colour: Colour = Colour()) -> None:
         self.path = Path(path)
         self.rate = Fraction(fps).limit_denominator(1001)
         self.codec = codec
         self.preset = preset
         self.backend = backend
+        self.colour = colour
+        self.layout = frame_layout(backend)
         self._container: Any = None
         self._stream: Any = None
-        self._i420: np.ndarray | None = None
 
     def open(self, height: int, width: int) -> None:
         import av  # noqa: PLC0415
@@ -264,24 +283,27 @@ class PyAVWriter:
         self._stream = self._container.add_stream(_PYAV_ENCODERS[self.codec], rate=self.rate)
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = "yuv420p"
+        context = self._stream.codec_context
+        context.colorspace, context.color_range = self.colour.space, self.colour.range
+        context.color_primaries, context.color_trc = self.colour.primaries, self.colour.transfer
         options = {"preset": self.preset, "tune": "zerolatency"}
         if self.codec == "h264":
             options["x264-params"] = f"intra-refresh=1:keyint={max(round(float(self.rate)), 1)}"
         self._stream.options = options
         self._container.start_encoding()
-        self._i420 = np.empty((height * 3 // 2, width), dtype=np.uint8)
 
     def write(self, frame: Any, index: int) -> None:
         import av  # noqa: PLC0415
-        import cv2  # noqa: PLC0415
 
         host = self.backend.to_host(frame)
         if self._container is None:
-            self.open(*host.shape[:2])
-        cv2.cvtColor(host, cv2.COLOR_RGB2YUV_I420, dst=self._i420)
-        video_frame = av.VideoFrame.from_ndarray(self._i420, format="yuv420p")
+            self.open(host.shape[0] * 2 // 3, host.shape[1])
+        # no copy: the AVFrame points into the frame buffer, and x264 has copied the picture when encode()
+        # returns (zerolatency: no look-ahead holds it), before the source reuses the buffer
+        video_frame = av.VideoFrame.from_numpy_buffer(host, format="nv12" if self.layout == "nv12" else "yuv420p")
         video_frame.pts = index
         video_frame.time_base = 1 / self.rate
+        video_frame.colorspace, video_frame.color_range = self.colour.space, self.colour.range
         for packet in self._stream.encode(video_frame):
             self._container.mux(packet)
 
@@ -294,9 +316,8 @@ class PyAVWriter:
 
 
 class NvEncWriter:
-    """NVENC through pynvvideocodec, fed from device memory: the RGB frame is widened into a preallocated
-    RGBA buffer (NVENC's ``ABGR`` is R, G, B, A in memory order), and the bitstream is muxed into the file
-    by pynvvideocodec's FFmpeg muxer with the encoder's SPS/PPS as extradata."""
+    """NVENC through pynvvideocodec, fed the NV12 frame from device memory as it is; the bitstream is muxed into
+    the file by pynvvideocodec's FFmpeg muxer with the encoder's SPS/PPS as extradata."""
 
     def __init__(self, path: Path, nvc: ModuleType, *, fps: float, codec: str, preset: str) -> None:
         self.path = Path(path)
@@ -306,15 +327,12 @@ class NvEncWriter:
         self.preset = preset.upper()
         self._encoder: Any = None
         self._muxer: Any = None
-        self._rgba: Any = None
 
     def open(self, height: int, width: int) -> None:
-        import cupy  # noqa: PLC0415 - NVENC input lives on the GPU
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fps = round(float(self.rate))
         try:
-            self._encoder = self.nvc.CreateEncoder(width, height, "ABGR", False, codec=self.codec,
+            self._encoder = self.nvc.CreateEncoder(width, height, "NV12", False, codec=self.codec,
                                                    preset=self.preset, tuning_info="ultra_low_latency",
                                                    fps=fps, gop=fps, bf=0, gpu_id=0)
             self._muxer = self.nvc.FFmpegMuxer(
@@ -324,15 +342,13 @@ class NvEncWriter:
             self._muxer.SetUniformPtsIncrement(_MUX_TIMEBASE * self.rate.denominator // self.rate.numerator)
         except Exception as exc:  # noqa: BLE001 - e.g. a GPU without NVENC engines (H100)
             raise MediaError(f"{self.path}: NVENC cannot encode here ({exc})") from exc
-        self._rgba = cupy.full((height, width, 4), 255, dtype=cupy.uint8)
 
     def write(self, frame: Any, index: int) -> None:
         if self._encoder is None:
-            self.open(*frame.shape[:2])
-        self._rgba[..., :3] = frame
+            self.open(frame.shape[0] * 2 // 3, frame.shape[1])
         params = self.nvc.NV_ENC_PIC_PARAMS()
         params.inputTimeStamp = index
-        self._mux(self._encoder.Encode(self._rgba, params))
+        self._mux(self._encoder.Encode(frame, params))
 
     def _mux(self, packets: list[dict[str, Any]]) -> None:
         for packet in packets:

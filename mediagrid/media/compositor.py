@@ -1,31 +1,51 @@
-"""Region-only alpha compositing of premultiplied sprites, one implementation for numpy and cupy.
+"""Region-only alpha compositing of premultiplied sprites into YUV frames, one implementation for numpy and cupy.
 
 Both graphics paths blend through here: ad creatives (prepared once per slot, :func:`prepare`) and the
-sports overlay's scorebug, markers and banners (:meth:`Sprite.from_rgba`, see
-:mod:`mediagrid.overlay.layers`). A sprite is premultiplied once and moved to the device; per
-frame only its rectangle is touched, in place, with integer arithmetic into a reused buffer, so the same
-frame and sprite always give the same bytes on every backend and machine::
+sports overlay's scorebug, markers and banners (:meth:`Sprite.from_rgba`, see :mod:`mediagrid.overlay.layers`).
+A sprite is converted into the stream's YUV (its matrix and range, :class:`~mediagrid.media.yuv.Colour`) and
+premultiplied once, when it is made, and moved to the device; per frame only its rectangle of each plane is
+touched, in place, with integer arithmetic into a reused buffer, so the same frame and sprite always give the
+same bytes on every backend and machine. Per plane::
 
-    out = (bg * (256 - A) + P + 128) >> 8      with A = a + (a >> 7) in 0..256 and P ~ rgb * A
+    out = (bg * (256 - A) + P + 128) >> 8      with A = a + (a >> 7) in 0..256 and P ~ value * A
+
+Luma is blended at full resolution with the sprite's own alpha. Chroma is blended at chroma resolution with
+the 2x2 means of alpha and of premultiplied chroma: since the background's chroma is one value per 2x2 block,
+that is exactly the mean of a full-resolution blend, i.e. what an RGB composite followed by 4:2:0 subsampling
+gives (the test compares the two). Which pixels share a chroma sample depends on whether the sprite starts on
+an even or odd row and column, so a sprite holds its chroma for each such parity it may be drawn at.
 
 Alpha on a 0..256 scale turns the division by 255 into a shift: four element-wise uint16 passes over the
-region (multiply, add, shift, store) instead of seven for an exactly rounded ``/ 255``, about 1.6x faster
-for a full-width 1080p lower third (perf/results/ad_insertion.md times this blend alone). Fully opaque and
-fully transparent pixels come out exact (sprite, respectively background); in between the result is within
-one level of the ``/ 255`` blend. ``P`` is at most ``255 * A``, so the sum never exceeds 255 * 256 + 128 and
-fits uint16.
+region (multiply, add, shift, store) instead of seven for an exactly rounded ``/ 255``. Fully opaque and fully
+transparent pixels come out exact (sprite, respectively background); in between the result is within one
+level of the ``/ 255`` blend. ``P`` is at most ``255 * A``, so the sum never exceeds 255 * 256 + 128 and fits
+uint16.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from mediagrid.media.yuv import Colour, Layout, empty, frame_size, planes, rgb_to_yuv
 from mediagrid.runtime.device import Backend
 
 Rect = tuple[int, int, int, int]  # x, y, width, height in pixels, from the top left
+Parity = tuple[int, int]  # (x % 2, y % 2) of where a sprite's top-left pixel lands
+ALL_PARITIES: tuple[Parity, ...] = ((0, 0), (1, 0), (0, 1), (1, 1))
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """What graphics are prepared for: the stream's colours and height (an untagged stream's matrix depends
+    on it), the frame layout and the device."""
+
+    colour: Colour
+    height: int
+    layout: Layout
+    backend: Backend
 
 
 class Scratch:
@@ -36,72 +56,128 @@ class Scratch:
         self._flat = xp.empty(0, dtype=xp.uint16)
 
     def take(self, h: int, w: int) -> Any:
-        size = h * w * 3
+        size = h * w
         if self._flat.size < size:
             self._flat = self.xp.empty(size, dtype=self.xp.uint16)
-        return self._flat[:size].reshape(h, w, 3)
+        return self._flat[:size].reshape(h, w)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Patch:
+    """One plane of a sprite: ``premult`` holds ``P + 128`` and ``transparency`` ``256 - A``, uint16 (h, w)."""
+
+    premult: Any
+    transparency: Any
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Sprite:
-    """A premultiplied patch on the backend's device.
+    """A premultiplied graphic in a stream's YUV, on the backend's device.
 
-    ``premult`` holds ``P + 128`` and ``transparency`` holds ``256 - A``, both uint16 (h, w, 3): alpha is
-    repeated per channel, because a broadcast (h, w, 1) operand makes numpy's multiply 10x slower.
-    ``dx, dy`` is where a cropped sprite sat in the canvas it was painted on.
+    ``chroma`` maps each parity the sprite can be drawn at to its chroma patches: (U, V) for i420, (UV,) for
+    nv12 (pairs interleaved like the frame's plane). ``dx, dy`` is where a cropped sprite sat in the canvas it
+    was painted on.
     """
 
-    premult: Any
-    transparency: Any
+    luma: Patch
+    chroma: Mapping[Parity, tuple[Patch, ...]]
+    layout: Layout
     dx: int = 0
     dy: int = 0
 
     @property
     def height(self) -> int:
-        return int(self.premult.shape[0])
+        return int(self.luma.premult.shape[0])
 
     @property
     def width(self) -> int:
-        return int(self.premult.shape[1])
+        return int(self.luma.premult.shape[1])
 
     @classmethod
-    def from_rgba(cls, rgba: np.ndarray, to_device: Callable[[np.ndarray], Any]) -> Sprite | None:
-        """From a straight-alpha RGBA uint8 host array, cropped to its visible pixels; None when nothing in it
-        is visible. Unscaled, so ``P = rgb * A`` exactly: uint16 passes only, about 0.2 ms for a banner."""
+    def from_rgba(cls, rgba: np.ndarray, canvas: Canvas, *, crop: bool = True,
+                  parities: Iterable[Parity] = ALL_PARITIES) -> Sprite | None:
+        """From a straight-alpha RGBA uint8 host array (cropped to its visible pixels unless ``crop`` is
+        False); None when nothing in it is visible."""
         alpha = rgba[..., 3]
-        rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-        if rows.size == 0:
-            return None
-        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        crop = rgba[y0:y1, x0:x1]
-        scaled = np.repeat(crop[..., 3:4], 3, axis=2).astype(np.uint16)
+        x0 = y0 = 0
+        if crop:
+            rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+            if rows.size == 0:
+                return None
+            y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+            rgba = rgba[y0:y1, x0:x1]
+        scaled = rgba[..., 3].astype(np.int64)
         scaled += scaled >> 7  # A: 0..255 -> 0..256, exact at both ends
-        premult = crop[..., :3].astype(np.uint16)
-        premult *= scaled
-        premult += 128
-        np.subtract(256, scaled, out=scaled)
-        return cls(to_device(premult), to_device(scaled), int(x0), int(y0))
+        yuv = np.clip(np.rint(rgb_to_yuv(rgba[..., :3], canvas.colour, canvas.height)), 0, 255).astype(np.int64)
+        to_device = canvas.backend.asarray
+        luma = _patch(yuv[..., 0] * scaled, scaled, to_device)
+        chroma = {parity: _chroma(yuv[..., 1] * scaled, yuv[..., 2] * scaled, scaled, parity, canvas.layout,
+                                  to_device) for parity in parities}
+        return cls(luma, chroma, canvas.layout, int(x0), int(y0))
 
 
-def paint(frame: Any, sprite: Sprite, x: int, y: int, scratch: Scratch, width: int | None = None) -> int:
-    """Blend the first ``width`` columns (all by default) of ``sprite`` into ``frame`` (uint8 HxWx3, same
-    device) at (x, y), clipped to the frame, in place; returns the number of pixels blended."""
-    xp = scratch.xp
-    fh, fw = frame.shape[:2]
-    shown = sprite.width if width is None else min(width, sprite.width)
+def _patch(premult: np.ndarray, scaled: np.ndarray, to_device: Any) -> Patch:
+    return Patch(to_device((np.minimum(premult, 255 * scaled) + 128).astype(np.uint16)),
+                 to_device((256 - scaled).astype(np.uint16)))
+
+
+def _chroma(u_premult: np.ndarray, v_premult: np.ndarray, scaled: np.ndarray, parity: Parity, layout: Layout,
+            to_device: Any) -> tuple[Patch, ...]:
+    """Chroma patches for a sprite whose top-left pixel lands on ``parity``: 2x2 means over the blocks the
+    frame's chroma samples cover (the sprite padded with transparent pixels to whole blocks)."""
+    px, py = parity
+    h, w = scaled.shape
+    ch, cw = (py + h + 1) // 2, (px + w + 1) // 2
+
+    def block_mean(values: np.ndarray) -> np.ndarray:
+        padded = np.zeros((2 * ch, 2 * cw), dtype=np.int64)
+        padded[py:py + h, px:px + w] = values
+        sums = padded.reshape(ch, 2, cw, 2).sum(axis=(1, 3))
+        return (sums + 2) // 4
+
+    a = block_mean(scaled)
+    u, v = block_mean(u_premult), block_mean(v_premult)
+    if layout == "nv12":
+        return (_patch(np.stack([u, v], axis=-1).reshape(ch, 2 * cw), np.repeat(a, 2, axis=1), to_device),)
+    return _patch(u, a, to_device), _patch(v, a, to_device)
+
+
+def _blend(plane: Any, patch: Patch, x: int, y: int, w: int, h: int, scratch: Scratch) -> int:
+    """Blend the top-left ``w`` x ``h`` of ``patch`` into ``plane`` at (x, y), clipped; returns pixels blended."""
+    ph, pw = plane.shape
     x0, y0 = max(x, 0), max(y, 0)
-    x1, y1 = min(x + shown, fw), min(y + sprite.height, fh)
+    x1, y1 = min(x + w, pw), min(y + h, ph)
     if x1 <= x0 or y1 <= y0:
         return 0
+    xp = scratch.xp
     h, w = y1 - y0, x1 - x0
     sx, sy = x0 - x, y0 - y
-    roi = frame[y0:y1, x0:x1]
+    roi = plane[y0:y1, x0:x1]
     acc = scratch.take(h, w)
-    xp.multiply(roi, sprite.transparency[sy:sy + h, sx:sx + w], out=acc)
-    xp.add(acc, sprite.premult[sy:sy + h, sx:sx + w], out=acc)
+    xp.multiply(roi, patch.transparency[sy:sy + h, sx:sx + w], out=acc)
+    xp.add(acc, patch.premult[sy:sy + h, sx:sx + w], out=acc)
     xp.right_shift(acc, 8, out=acc)
     roi[...] = acc  # every value is <= 255 by construction
     return h * w
+
+
+def paint(frame: Any, sprite: Sprite, x: int, y: int, scratch: Scratch, width: int | None = None) -> int:
+    """Blend the first ``width`` columns (all by default) of ``sprite`` into ``frame`` (a 4:2:0 frame of the
+    sprite's layout, same device) at (x, y), clipped to the frame, in place; returns the luma pixels blended."""
+    parts = planes(frame, sprite.layout)
+    shown = sprite.width if width is None else min(width, sprite.width)
+    blended = _blend(parts[0], sprite.luma, x, y, shown, sprite.height, scratch)
+    if blended:
+        px, py = x & 1, y & 1
+        cx, cy = x >> 1, y >> 1  # floor, also left of and above the frame
+        cw, ch = (px + shown + 1) >> 1, (py + sprite.height + 1) >> 1
+        patches = sprite.chroma[(px, py)]
+        if sprite.layout == "nv12":
+            _blend(parts[1], patches[0], 2 * cx, cy, 2 * cw, ch, scratch)
+        else:
+            _blend(parts[1], patches[0], cx, cy, cw, ch, scratch)
+            _blend(parts[2], patches[1], cx, cy, cw, ch, scratch)
+    return blended
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,30 +202,27 @@ def fit_rect(slot: Rect, width: int, height: int) -> Rect:
     return sx + (sw - w) // 2, sy + (sh - h) // 2, w, h
 
 
-def prepare(rgba: np.ndarray, slot: Rect, backend: Backend) -> PlacedCreative:
-    """Scale the straight-alpha RGBA image ``rgba`` (uint8 HxWx4, host) to fit ``slot`` and premultiply it.
+def prepare(rgba: np.ndarray, slot: Rect, canvas: Canvas) -> PlacedCreative:
+    """Scale the straight-alpha RGBA image ``rgba`` (uint8 HxWx4, host) to fit ``slot`` and make it a sprite
+    for that position.
 
     Scaling happens on premultiplied values (area averaging), which keeps edges free of dark or light
-    fringes; the result is clamped so that ``P`` never exceeds ``255 * A``, the bound the blend relies on.
+    fringes; the scaled colour is then straightened again for :meth:`Sprite.from_rgba`.
     """
     if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
         raise ValueError(f"an overlay must be uint8 HxWx4 RGBA, got {rgba.dtype} {rgba.shape}")
     x, y, w, h = fit_rect(slot, rgba.shape[1], rgba.shape[0])
-    alpha = rgba[..., 3:4].astype(np.uint16)
-    premult = rgba[..., :3].astype(np.uint16) * alpha
     if (w, h) != (rgba.shape[1], rgba.shape[0]):
         import cv2  # noqa: PLC0415 - only overlays that need scaling pay for OpenCV
 
-        premult = cv2.resize(premult, (w, h), interpolation=cv2.INTER_AREA)
+        alpha = rgba[..., 3:4].astype(np.float32)
+        premult = cv2.resize(rgba[..., :3].astype(np.float32) * alpha, (w, h), interpolation=cv2.INTER_AREA)
         alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_AREA)[..., None]
-    alpha = alpha.astype(np.int64)
-    scaled = alpha + (alpha >> 7)
-    # P = rgb * A = (rgb * a) * A / a, rounded to nearest; 0 where a = 0 (unscaled: exactly rgb * A)
-    premult = (premult.astype(np.int64) * scaled * 2 + alpha) // np.maximum(2 * alpha, 1)
-    premult = np.minimum(premult, 255 * scaled) + 128
-    sprite = Sprite(backend.asarray(premult.astype(np.uint16)),
-                    backend.asarray(np.broadcast_to(256 - scaled, (h, w, 3)).astype(np.uint16)))
-    scratch = Scratch(backend.xp)
+        rgb = np.where(alpha > 0, premult / np.maximum(alpha, 1e-6), 0.0)
+        rgba = np.concatenate([np.clip(np.rint(rgb), 0, 255), np.clip(np.rint(alpha), 0, 255)],
+                              axis=-1).astype(np.uint8)
+    sprite = Sprite.from_rgba(rgba, canvas, crop=False, parities=[(x & 1, y & 1)])
+    scratch = Scratch(canvas.backend.xp)
     scratch.take(h, w)  # sized now, not on the first frame
     return PlacedCreative(sprite, x, y, scratch)
 
@@ -157,7 +230,8 @@ def prepare(rgba: np.ndarray, slot: Rect, backend: Backend) -> PlacedCreative:
 def fits(frame: Any, overlay: PlacedCreative) -> bool:
     """Whether ``overlay``'s rectangle lies inside ``frame`` (a stream can change resolution)."""
     x, y, w, h = overlay.rect
-    return x + w <= frame.shape[1] and y + h <= frame.shape[0]
+    width, height = frame_size(frame)
+    return x + w <= width and y + h <= height
 
 
 def blend(frame: Any, overlay: PlacedCreative) -> None:
@@ -165,8 +239,8 @@ def blend(frame: Any, overlay: PlacedCreative) -> None:
     paint(frame, overlay.sprite, overlay.x, overlay.y, overlay.scratch)
 
 
-def warm_up(backend: Backend) -> None:
-    """Blend once on a scratch patch: on a GPU the first blend compiles its kernels (hundreds of
+def warm_up(canvas: Canvas) -> None:
+    """Blend once on a scratch frame: on a GPU the first blend compiles its kernels (hundreds of
     milliseconds), which must happen before the first frame, not on its time."""
-    blend(backend.xp.zeros((2, 2, 3), dtype=backend.xp.uint8),
-          prepare(np.zeros((2, 2, 4), dtype=np.uint8), (0, 0, 2, 2), backend))
+    frame = empty(2, 2, canvas.backend.xp)
+    blend(frame, prepare(np.zeros((2, 2, 4), dtype=np.uint8), (0, 0, 2, 2), canvas))

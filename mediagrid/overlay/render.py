@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mediagrid.runtime.clock import NS_PER_S
-from mediagrid.media.compositor import Sprite
+from mediagrid.media.compositor import Canvas, Sprite
 from mediagrid.overlay.layers import Layer, SpritePlacement
 from mediagrid.overlay.paint import CARD, Painter
 from mediagrid.overlay.state import MatchView
@@ -85,12 +85,12 @@ class LayerBuilder:
     """Turns each :class:`MatchView` into the next :class:`Layer` (no Holoscan here: unit-testable)."""
 
     def __init__(self, painter: Painter, camera: Camera, style: Style, width: int, height: int,
-                 to_device: Callable[[np.ndarray], Any]) -> None:
+                 canvas: Canvas) -> None:
         self.painter = painter
         self.camera = camera
         self.style = style
         self.width, self.height = width, height
-        self.to_device = to_device
+        self.canvas = canvas
         self.version = 0
         self.painted: Counter[str] = Counter()  # graphics painted, by kind (cache misses)
         self._cache: OrderedDict[tuple[Any, ...], Cached] = OrderedDict()
@@ -116,7 +116,7 @@ class LayerBuilder:
             return hit
         image, ax, ay = paint()
         self.painted[key[0]] += 1
-        sprite = Sprite.from_rgba(image, self.to_device)
+        sprite = Sprite.from_rgba(image, self.canvas)
         entry = (sprite, ax, ay)
         self._cache[key] = entry
         if len(self._cache) > CACHE_SIZE:
@@ -161,7 +161,7 @@ class LayerBuilder:
             if painted is not None:
                 self.painted["trail"] += 1
                 image, x0, y0 = painted
-                sprite = Sprite.from_rgba(image, self.to_device)
+                sprite = Sprite.from_rgba(image, self.canvas)
                 if sprite is not None:
                     placements.append(SpritePlacement(sprite, x0 + sprite.dx, y0 + sprite.dy))
             self._last_trail = (trail, placements)

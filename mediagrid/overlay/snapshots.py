@@ -8,12 +8,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
+from mediagrid.media.compositor import Canvas
+from mediagrid.media.yuv import to_rgb
 from mediagrid.overlay.layers import Layer
 from mediagrid.runtime.clock import NS_PER_S
-from mediagrid.runtime.device import Backend
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,9 @@ class Snapshots:
     ``overlay-<event>.png``: the first frame with a fully open banner of each kind (goal, card, substitution).
     """
 
-    def __init__(self, out_dir: Path | None, backend: Backend, after_s: float) -> None:
+    def __init__(self, out_dir: Path | None, canvas: Canvas, after_s: float) -> None:
         self.out_dir = out_dir
-        self.backend = backend
+        self.canvas = canvas
         self.after_ns = round(after_s * NS_PER_S)
         self.written: list[str] = []
         self._seen_ns: int | None = None  # the first frame
@@ -55,9 +55,13 @@ class Snapshots:
             self._save(frame, f"overlay-{layer.banner}.png")
 
     def _save(self, frame: Any, name: str) -> None:
-        host = np.array(self.backend.to_host(frame))  # a copy: the source reuses its frame buffers
-        path = self.out_dir / name
-        self._pending.append(self._writer.submit(lambda: Image.fromarray(host).save(path, compress_level=3)))
+        copy = self.canvas.backend.xp.array(frame)  # the source reuses its frame buffers
+        path, canvas = self.out_dir / name, self.canvas
+
+        def save() -> None:  # on the writer thread: RGB only for the PNG
+            Image.fromarray(to_rgb(copy, canvas.colour, canvas.layout)).save(path, compress_level=3)
+
+        self._pending.append(self._writer.submit(save))
         if name not in self.written:
             self.written.append(name)
 

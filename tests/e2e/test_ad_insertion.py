@@ -18,7 +18,8 @@ import pytest
 
 from mediagrid.media.clips import make_clip
 from mediagrid.ads.plan import AdPlanner, load_catalogue, load_schedule
-from mediagrid.media.compositor import blend
+from mediagrid.media.compositor import Canvas, blend
+from mediagrid.media.yuv import Colour
 from mediagrid.runtime import gpu_available, select_backend
 from tests.conftest import REPO
 
@@ -51,9 +52,17 @@ def _run(cli, tmp: Path, clip: Path, schedule: str, *extra: str, out_video: Path
 
 
 def _decode(path: Path) -> np.ndarray:
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+    """ffmpeg's own decode, as 4:2:0 frames laid out like mediagrid's (Y, then U, then V)."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
                          capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.uint8).reshape(-1, H, W, 3)
+    return np.frombuffer(raw, np.uint8).reshape(-1, H * 3 // 2, W)
+
+
+def _colours(path: Path) -> dict[str, str]:
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                            "stream=pix_fmt,color_space,color_range,color_primaries,color_transfer", "-of", "json",
+                            str(path)], capture_output=True, text=True, check=True)
+    return json.loads(probe.stdout)["streams"][0]
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +88,18 @@ def test_output_has_the_input_frame_count_size_and_rate(composited):
     assert stream["r_frame_rate"] == f"{FPS}/1"
 
 
+def test_output_declares_the_input_colours(composited, pitch_clip):
+    source, output = _colours(pitch_clip), _colours(composited / "out.mp4")
+    assert source == output
+    assert (output["color_space"], output["color_range"], output["pix_fmt"]) == ("bt709", "tv", "yuv420p")
+
+
 def test_creative_exactly_in_each_break_window_and_slot(composited, pitch_clip, tmp_path):
     source, output = _decode(pitch_clip), _decode(composited / "out.mp4")
-    assert source.shape == output.shape == (FRAMES, H, W, 3)
+    assert source.shape == output.shape == (FRAMES, H * 3 // 2, W)
     (tmp_path / "schedule.yaml").write_text(SCHEDULE)
-    backend = select_backend("cpu")
-    planner = AdPlanner(load_catalogue(CREATIVES), (W, H), backend, stream_id="main", max_breaks=8)
+    canvas = Canvas(Colour(), H, "i420", select_backend("cpu"))
+    planner = AdPlanner(load_catalogue(CREATIVES), (W, H), canvas, stream_id="main", max_breaks=8)
     for decision in load_schedule(tmp_path / "schedule.yaml", "main"):
         planner.accept(decision)
     fills = {fill.decision.break_id: fill for fill in planner.plan().fills}
@@ -92,7 +107,7 @@ def test_creative_exactly_in_each_break_window_and_slot(composited, pitch_clip, 
     overlays = {"a": fills["a"].overlays["default"], "b": fills["b"].overlays["pitch"]}
     in_window = {i: name for name, frames in WINDOWS.items() for i in frames}
     for i in range(FRAMES):
-        src, out = source[i].astype(int), output[i].astype(int)
+        src, out = source[i, :H].astype(int), output[i, :H].astype(int)  # luma
         if i not in in_window:
             assert np.abs(out - src).mean() < 4, f"frame {i} should be untouched"
             continue
@@ -100,11 +115,12 @@ def test_creative_exactly_in_each_break_window_and_slot(composited, pitch_clip, 
         x, y, w, h = overlay.rect
         expected = source[i].copy()
         blend(expected, overlay)
+        expected = expected[:H]
         inside = (slice(y, y + h), slice(x, x + w))
         error = np.abs(out[inside] - expected[inside].astype(int))
         # x264 loses most on the creative's text and sharp edges: about 7-8 levels on average, 2-3 typically
         assert error.mean() < 12 and np.median(error) < 6, f"frame {i}: creative differs"
-        assert np.abs(out[inside] - src[inside]).mean() > 25, f"frame {i}: no creative in the slot"
+        assert np.abs(out[inside] - src[inside]).mean() > 20, f"frame {i}: no creative in the slot"
         outside = np.ones((H, W), bool)
         outside[inside] = False
         assert np.abs(out[outside] - src[outside]).mean() < 4, f"frame {i}: pixels outside the slot changed"
@@ -183,8 +199,8 @@ def test_gpu_run_composites_like_the_cpu(cli, pitch_clip, tmp_path, composited):
     cpu = json.loads((composited / "run" / "ad_insertion.json").read_text())["frames"]
     gpu = json.loads((tmp_path / "run" / "ad_insertion.json").read_text())["frames"]
     assert gpu["by_creative"] == cpu["by_creative"]
-    # NVDEC converts YUV to RGB with its own coefficients: close to the CPU's, not equal
-    assert np.abs(_decode(tmp_path / "out.mp4").astype(int) - _decode(composited / "out.mp4")).mean() < 12
+    # the same planes composited on the device (NVDEC's nv12), encoded by the CPU's x264: within codec loss
+    assert np.abs(_decode(tmp_path / "out.mp4").astype(int) - _decode(composited / "out.mp4")).mean() < 4
 
 
 def test_ctrl_c_stops_cleanly_with_a_playable_file(tmp_path):

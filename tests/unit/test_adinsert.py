@@ -13,7 +13,8 @@ from mediagrid.ads.plan import (
     DEFAULT_VARIANT, AdDecision, AdPlanner, Creative, Slot, DecisionVerdict, load_catalogue, load_schedule,
 )
 from mediagrid.media.codecs import PyAVReader, open_writer, probe
-from mediagrid.media.compositor import blend, fit_rect, prepare
+from mediagrid.media.compositor import Canvas, blend, fit_rect, prepare
+from mediagrid.media.yuv import Colour, from_rgb, planes, to_rgb
 from mediagrid.ads.scene import SceneClassifier
 from mediagrid.runtime import gpu_available, select_backend
 
@@ -33,50 +34,63 @@ def _decision(break_id: str = "b1", creative: str = "ad", start: float = 1.0, du
 
 
 # -- compositor ----------------------------------------------------------------------------------------------
+def _canvas(height: int, backend=CPU, layout: str = "i420") -> Canvas:
+    return Canvas(Colour(), height, layout, backend)
+
+
+def _frame(rgb: np.ndarray) -> np.ndarray:
+    return from_rgb(rgb, Colour())
+
+
 def test_blend_is_within_one_level_of_the_exact_alpha_blend_and_exact_at_both_ends():
     alpha = np.arange(256, dtype=np.uint8)
     worst = 0.0
     for colour in range(0, 256, 15):
-        creative = np.zeros((1, 256, 4), np.uint8)
-        creative[0, :, :3], creative[0, :, 3] = colour, alpha
-        overlay = prepare(creative, (0, 0, 256, 1), CPU)
+        creative = np.zeros((2, 256, 4), np.uint8)
+        creative[..., :3], creative[..., 3] = colour, alpha
+        overlay = prepare(creative, (0, 0, 256, 2), _canvas(2))
+        fg = 16 + 219 * colour / 255
         for background in range(0, 256, 17):
-            frame = np.full((1, 256, 3), background, np.uint8)
+            frame = _frame(np.full((2, 256, 3), background, np.uint8))
+            bg = float(planes(frame, "i420")[0][0, 0])
             blend(frame, overlay)
             a = alpha.astype(float)
-            exact = (background * (255 - a) + colour * a) / 255
-            worst = max(worst, float(np.abs(frame[0, :, 0] - exact).max()))
-            assert frame[0, 0, 0] == background and frame[0, 255, 0] == colour  # a = 0 and a = 255
+            exact = (bg * (255 - a) + fg * a) / 255
+            luma = planes(frame, "i420")[0][0]
+            worst = max(worst, float(np.abs(luma - exact).max()))
+            assert luma[0] == bg and luma[255] == round(fg)  # a = 0 and a = 255
     assert worst < 1.0
 
 
 def test_blend_is_deterministic_and_touches_only_its_rectangle():
-    frame = np.random.default_rng(1).integers(0, 256, (90, 160, 3), dtype=np.uint8)
-    overlay = prepare(_rgba(20, 40), (10, 50, 120, 30), CPU)
+    frame = _frame(np.random.default_rng(1).integers(0, 256, (90, 160, 3), dtype=np.uint8))
+    overlay = prepare(_rgba(20, 40), (10, 50, 120, 30), _canvas(90))
     x, y, w, h = overlay.rect
     first, second = frame.copy(), frame.copy()
     blend(first, overlay)
     blend(second, overlay)
     assert np.array_equal(first, second)
-    outside = np.ones(frame.shape[:2], bool)
+    luma, before = planes(first, "i420")[0], planes(frame, "i420")[0]
+    outside = np.ones(luma.shape, bool)
     outside[y:y + h, x:x + w] = False
-    assert np.array_equal(first[outside], frame[outside])
-    assert not np.array_equal(first[y:y + h, x:x + w], frame[y:y + h, x:x + w])
+    assert np.array_equal(luma[outside], before[outside])
+    assert not np.array_equal(luma[y:y + h, x:x + w], before[y:y + h, x:x + w])
 
 
 def test_extreme_values_do_not_overflow():
     creative = np.zeros((8, 8, 4), np.uint8)
     creative[..., :3], creative[..., 3] = 255, np.arange(64, dtype=np.uint8).reshape(8, 8) * 4 + 3
-    overlay = prepare(creative, (0, 0, 4, 4), CPU)  # scaled: area averaging must keep P <= 255 * A
-    frame = np.full((4, 4, 3), 255, np.uint8)
+    overlay = prepare(creative, (0, 0, 4, 4), _canvas(4))  # scaled: area averaging must keep P <= 255 * A
+    white = _frame(np.full((4, 4, 3), 255, np.uint8))
+    frame = white.copy()
     blend(frame, overlay)
-    assert (frame == 255).all()
+    assert np.abs(frame.astype(int) - white).max() <= 1
 
 
 def test_fit_keeps_the_aspect_ratio_centred_in_the_slot():
     assert fit_rect((100, 50, 400, 100), 800, 100) == (100, 75, 400, 50)
     assert fit_rect((0, 0, 300, 300), 100, 200) == (75, 0, 150, 300)
-    assert prepare(_rgba(100, 800), (100, 50, 400, 100), CPU).rect == (100, 75, 400, 50)
+    assert prepare(_rgba(100, 800), (100, 50, 400, 100), _canvas(1080)).rect == (100, 75, 400, 50)
 
 
 @pytest.mark.gpu
@@ -84,11 +98,12 @@ def test_cupy_and_numpy_give_the_same_bytes():
     if not gpu_available():
         pytest.skip("no usable CUDA device")
     gpu = select_backend("gpu")
-    frame = np.random.default_rng(2).integers(0, 256, (216, 384, 3), dtype=np.uint8)
-    on_cpu, on_gpu = frame.copy(), gpu.asarray(frame)
-    blend(on_cpu, prepare(_rgba(60, 200), (20, 150, 300, 50), CPU))
-    blend(on_gpu, prepare(_rgba(60, 200), (20, 150, 300, 50), gpu))
-    assert np.array_equal(on_cpu, gpu.to_host(on_gpu))
+    for layout in ("i420", "nv12"):
+        frame = from_rgb(np.random.default_rng(2).integers(0, 256, (216, 384, 3), dtype=np.uint8), Colour(), layout)
+        on_cpu, on_gpu = frame.copy(), gpu.asarray(frame)
+        blend(on_cpu, prepare(_rgba(60, 200), (21, 151, 300, 50), _canvas(216, CPU, layout)))
+        blend(on_gpu, prepare(_rgba(60, 200), (21, 151, 300, 50), _canvas(216, gpu, layout)))
+        assert np.array_equal(on_cpu, gpu.to_host(on_gpu))
 
 
 # -- plans ---------------------------------------------------------------------------------------------------
@@ -99,7 +114,7 @@ def test_slot_pixels_round_and_stay_inside_the_frame():
 
 def _planner(**catalogue: Creative) -> AdPlanner:
     images = catalogue or {"ad": Creative("ad", {DEFAULT_VARIANT: _rgba(10, 40)})}
-    return AdPlanner(images, (320, 180), CPU, stream_id="main", max_breaks=3)
+    return AdPlanner(images, (320, 180), _canvas(180), stream_id="main", max_breaks=3)
 
 
 def test_plan_windows_start_inclusive_end_exclusive_and_overlaps_in_start_order():
@@ -187,11 +202,13 @@ def test_clip_round_trip_through_writer_and_reader(tmp_path):
     reader = PyAVReader(clip, CPU)
     frames = [reader.read().copy() for _ in range(15)]  # the reader reuses a ring of buffers
     assert reader.read() is None
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+    assert info.colour == reader.colour == Colour()  # written as BT.709 limited range, read back so
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
                          capture_output=True, check=True).stdout
-    ffmpeg = np.frombuffer(raw, np.uint8).reshape(15, 64, 96, 3)
-    assert np.abs(np.array(frames, dtype=int) - ffmpeg).mean() < 1.5  # OpenCV's BT.601 matches swscale's
-    assert np.abs(frames[7].astype(int) - pitch_frame(7, 96, 64, 60)).mean() < 10  # and the picture is the clip's
+    ffmpeg = np.frombuffer(raw, np.uint8).reshape(15, 96, 96)
+    assert np.array_equal(np.array(frames), ffmpeg)  # the decoder's planes, not a conversion of them
+    rgb = to_rgb(frames[7], reader.colour, "i420")
+    assert np.abs(rgb.astype(int) - pitch_frame(7, 96, 64, 60)).mean() < 10  # and the picture is the clip's
     reader.rewind()
     assert np.array_equal(reader.read(), frames[0])
     assert reader.skip() and reader.skip()  # frames 1 and 2: decoded, not converted

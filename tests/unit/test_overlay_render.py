@@ -16,16 +16,21 @@ import pytest
 from PIL import Image
 
 from mediagrid.errors import UsageError
+from mediagrid.media.compositor import Canvas
+from mediagrid.media import yuv
+from mediagrid.media.yuv import Colour, from_rgb, to_rgb
 from mediagrid.overlay.layers import Scratch, composite
 from mediagrid.overlay.paint import Fonts, Painter, abbreviation, short_name
 from mediagrid.overlay.render import Camera, LayerBuilder, Style, clock_text
 from mediagrid.overlay.state import Banner, MatchView, PlayerView
+from mediagrid.runtime import select_backend
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "overlay_golden.png"
 FONTS = Fonts(Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
               Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"))
 CORNERS = [[0.04, 0.93], [0.96, 0.93], [0.80, 0.30], [0.20, 0.30]]
 W, H = 960, 540
+CANVAS = Canvas(Colour(), H, "i420", select_backend("cpu"))
 STYLE = Style.from_config(dict(home_colour="#c8102e", away_colour="#1d4ed8", names=True, banner_s=5, wipe_ms=400))
 
 
@@ -43,15 +48,15 @@ def fixed_view(**changes: object) -> MatchView:
 
 
 def builder() -> LayerBuilder:
-    return LayerBuilder(Painter(FONTS, H), Camera(CORNERS, W, H), STYLE, W, H, np.asarray)
+    return LayerBuilder(Painter(FONTS, H), Camera(CORNERS, W, H), STYLE, W, H, CANVAS)
 
 
 def render(view: MatchView) -> np.ndarray:
-    frame = np.empty((H, W, 3), dtype=np.uint8)
-    frame[...] = (34, 120, 58)
+    """The graphics composited into a YUV frame as the frame path does it, then shown as RGB."""
+    frame = from_rgb(np.broadcast_to(np.array((34, 120, 58), np.uint8), (H, W, 3)).copy(), Colour())
     layer = builder().build(view)
     composite(frame, layer, STYLE.wipe_ns, Scratch(np))  # banner fully open
-    return frame
+    return to_rgb(frame, Colour(), "i420")
 
 
 def blocks(image: np.ndarray) -> np.ndarray:
@@ -109,7 +114,7 @@ def test_degenerate_inputs_do_not_break_the_layer() -> None:
     layer = builder().build(empty)
     assert len(layer.placements) == 1 and layer.banner is None  # the scorebug alone
     far = fixed_view(players=(PlayerView(1, "home", 7, "X", -500.0, 900.0),))
-    frame = np.zeros((H, W, 3), dtype=np.uint8)
+    frame = yuv.empty(W, H)
     composite(frame, builder().build(far), 0, Scratch(np))  # off the frame: clipped, not an error
 
 
