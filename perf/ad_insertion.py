@@ -50,6 +50,7 @@ REPO = Path(__file__).resolve().parents[1]
 PEER = REPO / "perf" / "peers" / "gst_ad_insertion.sh"
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 PEER_FRAMES = 600
+PEER_CLIPS = ("testsrc2", "pitch")
 LOWER_THIRD, CORNER = Slot(0.05, 0.80, 0.90, 0.12), Slot(0.72, 0.05, 0.23, 0.18)
 
 
@@ -136,13 +137,23 @@ def _process(command: list[str]) -> tuple[float, float]:
     return round(PEER_FRAMES / wall, 1), round(cpu * 1000 / PEER_FRAMES, 2)
 
 
-def peer(label: str, tmp: Path, rounds: int = 2) -> dict[str, Any]:
-    """GStreamer and mediagrid free running on the same clip and creative, alternately, ``rounds`` times."""
+def peer(label: str, tmp: Path, clip_kind: str, rounds: int = 2) -> dict[str, Any]:
+    """GStreamer and mediagrid free running on the same clip and creative, alternately, ``rounds`` times.
+
+    ``clip_kind`` ``testsrc2``: the peer's own recipe (ffmpeg's test pattern, x264 veryfast: one slice per
+    frame and B-frames, so only frame threads can spread its decode); ``pitch``: the project's football clip
+    (x264 zerolatency, as a live contribution encoder makes it: several slices per frame).
+    """
     if shutil.which("gst-launch-1.0") is None:
         return {"skipped": "gst-launch-1.0 not found: run `make perf-setup` (installs GStreamer)"}
     width, height = SIZES[label]
-    clip = make_clip(tmp / f"peer-{label}.mp4", seconds=PEER_FRAMES / 60, width=width, height=height, fps=60,
-                     preset="veryfast")
+    clip = tmp / f"peer-{label}-{clip_kind}.mp4"
+    if clip_kind == "testsrc2":
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=60",
+                        "-t", str(PEER_FRAMES / 60), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                        str(clip)], check=True)
+    else:
+        make_clip(clip, seconds=PEER_FRAMES / 60, width=width, height=height, fps=60, preset="veryfast")
     cw, ch = round(width * 0.625), round(height * 0.139)  # 1200x150 at 1080p, as the peer's figures were taken
     x, y = (width - cw) // 2, round(height * 0.815)
     creative = write_rgba_png(tmp / f"peer-{label}.png",
@@ -164,7 +175,7 @@ def peer(label: str, tmp: Path, rounds: int = 2) -> dict[str, Any]:
                              str(PEER_FRAMES), str(x), str(y)])
         runs["gstreamer_fps"].append(fps)
         runs["gstreamer_cpu_ms_per_frame"].append(cpu)
-        run_dir = tmp / f"peer-run-{label}-{n}"
+        run_dir = tmp / f"peer-run-{label}-{clip_kind}-{n}"
         fps, cpu = _process(command + ["--out", str(run_dir)])
         runs["mediagrid_process_fps"].append(fps)
         runs["mediagrid_cpu_ms_per_frame"].append(cpu)
@@ -172,7 +183,7 @@ def peer(label: str, tmp: Path, rounds: int = 2) -> dict[str, Any]:
         runs["mediagrid_fps"].append(round((len(events) - 1) / ((events[-1]["t_ms"] - events[0]["t_ms"]) / 1000), 1))
     ratios = [round(m / g, 2) for m, g in zip(runs["mediagrid_fps"], runs["gstreamer_fps"])]
     process_ratios = [round(m / g, 2) for m, g in zip(runs["mediagrid_process_fps"], runs["gstreamer_fps"])]
-    return {"frame": f"{width}x{height}@60", "frames": PEER_FRAMES, **runs, "ratio": ratios,
+    return {"frame": f"{width}x{height}@60", "clip": clip_kind, "frames": PEER_FRAMES, **runs, "ratio": ratios,
             "process_ratio": process_ratios,
             "load_before": load_before, "load_after": _load(),
             "outputs": {"gstreamer": _probe(tmp / f"gst-{label}.mp4"), "mediagrid": _probe(tmp / f"mg-{label}.mp4"),
@@ -260,18 +271,18 @@ def _lines(result: dict[str, Any]) -> list[str]:
             lines.append(f"x264 ultrafast/zerolatency 1080p, {key}: {e[key]['fps']} fps, "
                          f"{e[key]['cpu_ms_per_frame']} ms CPU per frame, p50 {e[key]['p50_ms']:.2f} ms "
                          f"p99 {e[key]['p99_ms']:.2f} ms (load {e['load_before']} -> {e['load_after']})")
-    for label in SIZES:
-        r = result.get(f"peer_{label}")
+    for key in [f"peer_{label}_{kind}" for label in SIZES for kind in PEER_CLIPS]:
+        r = result.get(key)
         if r is None:
             continue
         if "skipped" in r:
-            lines.append(f"peer {label}: skipped, {r['skipped']}")
+            lines.append(f"{key}: skipped, {r['skipped']}")
             continue
         out = r["outputs"]
         lines += [
-            f"peer {label}60 free running, {r['frames']} frames: GStreamer {r['gstreamer_fps']} fps, mediagrid "
-            f"{r['mediagrid_fps']} fps (graph) -> ratio {r['ratio']} (mediagrid / GStreamer; load {r['load_before']} "
-            f"-> {r['load_after']})",
+            f"peer {r['frame']} {r['clip']} clip, free running, {r['frames']} frames: GStreamer "
+            f"{r['gstreamer_fps']} fps, mediagrid {r['mediagrid_fps']} fps (graph) -> ratio {r['ratio']} "
+            f"(mediagrid / GStreamer; load {r['load_before']} -> {r['load_after']})",
             f"  whole processes: GStreamer {r['gstreamer_fps']} fps, mediagrid {r['mediagrid_process_fps']} fps "
             f"(ratio {r['process_ratio']}: Python, Holoscan and the encoder start in it)",
             f"  CPU per frame, all threads, whole process: GStreamer {r['gstreamer_cpu_ms_per_frame']} ms, mediagrid "
@@ -302,7 +313,8 @@ def main() -> None:
             result["encode"] = encode(clip, frames=240)
         if "peer" in sections:
             for label in SIZES:
-                result[f"peer_{label}"] = peer(label, Path(tmp))
+                for kind in PEER_CLIPS:
+                    result[f"peer_{label}_{kind}"] = peer(label, Path(tmp), kind)
         for label in SIZES:
             if label in sections:
                 result[label] = end_to_end(label, args.seconds, Path(tmp))

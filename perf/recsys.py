@@ -1,5 +1,8 @@
 """Recommendations inside the deadline: recall, service capacity, and end-to-end latency through Kafka.
 
+(Over 400 lines on purpose: one command runs the load generator, the app, the transport floor and the CPU
+accounting of every process, so that all its figures come from the same run.)
+
     .venv/bin/python perf/recsys.py [--items 1000000] [--rates 1000,2000,3000,5000] [--seconds 8]
                                     [--triton embedded|none] [--engine tansu|kafka] [--skip-kafka]
                                     [--floor-rates 1000,2000,3000,4000,5000]

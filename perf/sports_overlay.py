@@ -1,5 +1,8 @@
 """Sports overlay: how soon telemetry is on air, and what painting and blending the graphics cost.
 
+(Over 400 lines on purpose: the latency run and the three painting libraries it compares live together so
+that one command reproduces perf/results/sports_overlay*.md.)
+
     .venv/bin/python perf/sports_overlay.py latency [--seconds 20 --burst-at 8 --burst-s 5 --burst-x 10]
                      [--fps 50] [--scheduler event2|event1|greedy] [--gil-switch-ms MS] [--set KEY=VALUE ...]
     .venv/bin/python perf/sports_overlay.py render
