@@ -37,7 +37,7 @@ ASYNC = IOSpec.ConnectorType.ASYNC_BUFFER
 
 def _scheduler(app: MediagridApp, workers: int) -> Any:
     """One worker: the greedy scheduler, one frame through the whole path at a time (no queue can form, a
-    late tick is dropped at the source). More: the event-based scheduler. Codecs, OpenCV and numpy release
+    late tick is dropped at the source). More: the event-based scheduler. Codecs and numpy release
     the GIL, so the next frame decodes while this one is composited and encoded: after one slow frame the next
     is late by the overrun only, not by its own decode too, and scene sampling and planning run beside the
     frame path (free running, a 600-frame 720p clip took about a quarter less time with two workers than

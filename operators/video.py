@@ -8,8 +8,9 @@ of as a growing delay. With ``pacing="throughput"`` a source has no tick: it emi
 the path downstream has room (file transcoding, capacity measurements), each frame's budget counting from
 its emission, and no frame is ever lost.
 
-File decoding and encoding live in :mod:`mediagrid.media.codecs` (PyAV + OpenCV on the CPU, NVDEC/NVENC
-on a GPU), so benchmarks use exactly what the operators use.
+Frames are 4:2:0 YUV buffers (:mod:`mediagrid.media.yuv`). File decoding and encoding live in
+:mod:`mediagrid.media.codecs` (PyAV on the CPU, NVDEC/NVENC on a GPU), so benchmarks use exactly what the
+operators use.
 """
 from __future__ import annotations
 
