@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagrid.media.yuv import Colour, Layout, empty, frame_size, planes, rgb_to_yuv
+from mediagrid.media.yuv import Colour, Layout, chroma, empty, frame_size, rgb_to_yuv
 from mediagrid.runtime.device import Backend
 
 Rect = tuple[int, int, int, int]  # x, y, width, height in pixels, from the top left
@@ -55,11 +55,11 @@ class Scratch:
         self.xp = xp
         self._flat = xp.empty(0, dtype=xp.uint16)
 
-    def take(self, h: int, w: int) -> Any:
-        size = h * w
+    def take(self, shape: tuple[int, ...]) -> Any:
+        size = int(np.prod(shape))
         if self._flat.size < size:
             self._flat = self.xp.empty(size, dtype=self.xp.uint16)
-        return self._flat[:size].reshape(h, w)
+        return self._flat[:size].reshape(shape)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -74,13 +74,13 @@ class Patch:
 class Sprite:
     """A premultiplied graphic in a stream's YUV, on the backend's device.
 
-    ``chroma`` maps each parity the sprite can be drawn at to its chroma patches: (U, V) for i420, (UV,) for
-    nv12 (pairs interleaved like the frame's plane). ``dx, dy`` is where a cropped sprite sat in the canvas it
+    ``chroma`` maps each parity the sprite can be drawn at to its chroma patch, laid out like the frame's
+    chroma (:func:`~mediagrid.media.yuv.chroma`): U and V stacked (2, h, w) for i420, pairs interleaved for nv12. ``dx, dy`` is where a cropped sprite sat in the canvas it
     was painted on.
     """
 
     luma: Patch
-    chroma: Mapping[Parity, tuple[Patch, ...]]
+    chroma: Mapping[Parity, Patch]
     layout: Layout
     dx: int = 0
     dy: int = 0
@@ -122,29 +122,27 @@ def _patch(premult: np.ndarray, scaled: np.ndarray, to_device: Any) -> Patch:
 
 
 def _chroma(u_premult: np.ndarray, v_premult: np.ndarray, scaled: np.ndarray, parity: Parity, layout: Layout,
-            to_device: Any) -> tuple[Patch, ...]:
-    """Chroma patches for a sprite whose top-left pixel lands on ``parity``: 2x2 means over the blocks the
+            to_device: Any) -> Patch:
+    """The chroma patch for a sprite whose top-left pixel lands on ``parity``: 2x2 means over the blocks the
     frame's chroma samples cover (the sprite padded with transparent pixels to whole blocks)."""
     px, py = parity
     h, w = scaled.shape
     ch, cw = (py + h + 1) // 2, (px + w + 1) // 2
-
-    def block_mean(values: np.ndarray) -> np.ndarray:
-        padded = np.zeros((2 * ch, 2 * cw), dtype=np.int64)
-        padded[py:py + h, px:px + w] = values
-        sums = padded.reshape(ch, 2, cw, 2).sum(axis=(1, 3))
-        return (sums + 2) // 4
-
-    a = block_mean(scaled)
-    u, v = block_mean(u_premult), block_mean(v_premult)
+    padded = np.zeros((3, 2 * ch, 2 * cw), dtype=np.int32)  # alpha, U * alpha, V * alpha
+    padded[0, py:py + h, px:px + w] = scaled
+    padded[1, py:py + h, px:px + w] = u_premult
+    padded[2, py:py + h, px:px + w] = v_premult
+    sums = padded[:, 0::2, 0::2] + padded[:, 1::2, 0::2] + padded[:, 0::2, 1::2] + padded[:, 1::2, 1::2]
+    a, uv = (sums[0] + 2) // 4, (sums[1:] + 2) // 4
     if layout == "nv12":
-        return (_patch(np.stack([u, v], axis=-1).reshape(ch, 2 * cw), np.repeat(a, 2, axis=1), to_device),)
-    return _patch(u, a, to_device), _patch(v, a, to_device)
+        return _patch(np.moveaxis(uv, 0, -1).reshape(ch, 2 * cw), np.repeat(a, 2, axis=1), to_device)
+    return _patch(uv, np.broadcast_to(a, uv.shape), to_device)
 
 
 def _blend(plane: Any, patch: Patch, x: int, y: int, w: int, h: int, scratch: Scratch) -> int:
-    """Blend the top-left ``w`` x ``h`` of ``patch`` into ``plane`` at (x, y), clipped; returns pixels blended."""
-    ph, pw = plane.shape
+    """Blend the top-left ``w`` x ``h`` of ``patch`` into ``plane`` at (x, y), clipped, over any leading axis
+    (i420's stacked U and V); returns the pixels blended per plane."""
+    ph, pw = plane.shape[-2:]
     x0, y0 = max(x, 0), max(y, 0)
     x1, y1 = min(x + w, pw), min(y + h, ph)
     if x1 <= x0 or y1 <= y0:
@@ -152,10 +150,10 @@ def _blend(plane: Any, patch: Patch, x: int, y: int, w: int, h: int, scratch: Sc
     xp = scratch.xp
     h, w = y1 - y0, x1 - x0
     sx, sy = x0 - x, y0 - y
-    roi = plane[y0:y1, x0:x1]
-    acc = scratch.take(h, w)
-    xp.multiply(roi, patch.transparency[sy:sy + h, sx:sx + w], out=acc)
-    xp.add(acc, patch.premult[sy:sy + h, sx:sx + w], out=acc)
+    roi = plane[..., y0:y1, x0:x1]
+    acc = scratch.take(roi.shape)
+    xp.multiply(roi, patch.transparency[..., sy:sy + h, sx:sx + w], out=acc)
+    xp.add(acc, patch.premult[..., sy:sy + h, sx:sx + w], out=acc)
     xp.right_shift(acc, 8, out=acc)
     roi[...] = acc  # every value is <= 255 by construction
     return h * w
@@ -164,19 +162,16 @@ def _blend(plane: Any, patch: Patch, x: int, y: int, w: int, h: int, scratch: Sc
 def paint(frame: Any, sprite: Sprite, x: int, y: int, scratch: Scratch, width: int | None = None) -> int:
     """Blend the first ``width`` columns (all by default) of ``sprite`` into ``frame`` (a 4:2:0 frame of the
     sprite's layout, same device) at (x, y), clipped to the frame, in place; returns the luma pixels blended."""
-    parts = planes(frame, sprite.layout)
+    luma = frame[:frame_size(frame)[1]]
     shown = sprite.width if width is None else min(width, sprite.width)
-    blended = _blend(parts[0], sprite.luma, x, y, shown, sprite.height, scratch)
+    blended = _blend(luma, sprite.luma, x, y, shown, sprite.height, scratch)
     if blended:
         px, py = x & 1, y & 1
         cx, cy = x >> 1, y >> 1  # floor, also left of and above the frame
         cw, ch = (px + shown + 1) >> 1, (py + sprite.height + 1) >> 1
-        patches = sprite.chroma[(px, py)]
-        if sprite.layout == "nv12":
-            _blend(parts[1], patches[0], 2 * cx, cy, 2 * cw, ch, scratch)
-        else:
-            _blend(parts[1], patches[0], cx, cy, cw, ch, scratch)
-            _blend(parts[2], patches[1], cx, cy, cw, ch, scratch)
+        if sprite.layout == "nv12":  # U, V pairs: two bytes per chroma sample
+            cx, cw = 2 * cx, 2 * cw
+        _blend(chroma(frame, sprite.layout), sprite.chroma[(px, py)], cx, cy, cw, ch, scratch)
     return blended
 
 
@@ -223,7 +218,7 @@ def prepare(rgba: np.ndarray, slot: Rect, canvas: Canvas) -> PlacedCreative:
                               axis=-1).astype(np.uint8)
     sprite = Sprite.from_rgba(rgba, canvas, crop=False, parities=[(x & 1, y & 1)])
     scratch = Scratch(canvas.backend.xp)
-    scratch.take(h, w)  # sized now, not on the first frame
+    scratch.take((h, w))  # sized now, not on the first frame
     return PlacedCreative(sprite, x, y, scratch)
 
 

@@ -83,6 +83,15 @@ def planes(frame: Any, layout: Layout) -> tuple[Any, ...]:
             flat[luma + chroma:].reshape(height // 2, width // 2))
 
 
+def chroma(frame: Any, layout: Layout) -> Any:
+    """The frame's chroma as one view: (2, h/2, w/2) for i420 (U and V lie one after the other), (h/2, w) of
+    interleaved pairs for nv12. One view lets a kernel treat both chroma planes in one pass."""
+    width, height = frame_size(frame)
+    if layout == "nv12":
+        return frame[height:]
+    return frame.reshape(-1)[width * height:].reshape(2, height // 2, width // 2)
+
+
 def i420_to_nv12(frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     y, u, v = planes(frame, "i420")
     out = np.empty_like(frame) if out is None else out

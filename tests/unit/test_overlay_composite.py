@@ -127,7 +127,8 @@ def test_an_ad_creative_and_an_overlay_graphic_premultiply_alike() -> None:
     graphic = sprite_from(rgba)
     assert np.array_equal(creative.luma.premult, graphic.luma.premult)
     assert np.array_equal(creative.luma.transparency, graphic.luma.transparency)
-    assert all(np.array_equal(a.premult, b.premult) for a, b in zip(creative.chroma[(0, 0)], graphic.chroma[(0, 0)]))
+    assert np.array_equal(creative.chroma[(0, 0)].premult, graphic.chroma[(0, 0)].premult)
+    assert np.array_equal(creative.chroma[(0, 0)].transparency, graphic.chroma[(0, 0)].transparency)
 
 
 def test_composite_touches_only_visible_placements_in_order() -> None:
