@@ -18,7 +18,7 @@ from typing import Any
 from mediagrid.config import AppConfig
 from mediagrid.errors import MediagridError
 from mediagrid.metrics import OutcomeRecorder, build_summary, write_summary
-from mediagrid.runtime.clock import NS_PER_S, now_ns, ns_to_ms
+from mediagrid.runtime.clock import ns_to_ms
 from mediagrid.run_context import RunContext
 from mediagrid.runtime.control import RunControl
 from mediagrid.runtime.device import select_backend
@@ -73,9 +73,7 @@ def _wait(app: Any, ctx: RunContext, duration_s: float | None, show_progress: bo
             ctx.control.fail(exc)
             return
         now = time.monotonic()
-        # counted from the stream's first frame (a paced source starts the control's clock then; start-up is
-        # not part of the duration), or from the start for apps without one
-        if duration_s is not None and now_ns() - ctx.control.started_ns >= duration_s * NS_PER_S:
+        if ctx.control.duration_reached():
             ctx.control.request_stop("duration")  # event-driven sources have no tick to notice it on
         limit = ctx.control.max_items
         if limit is not None and sum(ctx.recorder.counts().values()) >= limit:
@@ -141,8 +139,8 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
     restore_sigterm = _sigterm_as_interrupt()
     try:
         # The run's resources, closed newest first once the graph has ended (or composing failed): what the
-        # app opened, then the heartbeat (its last one says "down": the control plane moves our sessions
-        # now) and the metrics server, and last the Kafka session (deliveries flushed, acknowledged offsets
+        # app opened, then the metrics server, the heartbeat (its last one says "down": the control plane
+        # moves our sessions now), and last the Kafka session (deliveries flushed, acknowledged offsets
         # committed, an embedded broker stopped).
         with ctx.resources:
             if config.kafka is not None:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from mediagrid.errors import MediaError, UsageError
-from mediagrid.media.yuv import Colour, Layout, empty, i420_to_nv12, planes
+from mediagrid.media.yuv import Colour, Layout, empty, planes
 from mediagrid.runtime.device import Backend
 
 log = logging.getLogger(__name__)
@@ -170,23 +170,26 @@ class PyAVReader:
         frame = self._decode()
         if frame is None:
             return None
-        out = self._copy(frame)
-        if self.layout == "nv12":
-            out = i420_to_nv12(out)
-        return self.backend.asarray(out)
+        return self.backend.asarray(self._copy(frame))
 
     def skip(self) -> bool:
         return self._decode() is not None
 
     def _copy(self, frame: Any) -> np.ndarray:
-        """The frame's Y, U and V planes into the next ring buffer (FFmpeg pads each line: copy the picture)."""
+        """The frame's Y, U and V planes into the next ring buffer, in the reader's layout (FFmpeg pads each
+        line: copy the picture; for nv12, U and V are interleaved on the way)."""
         if frame.width % 2 or frame.height % 2:
             raise MediaError(f"{self.path}: a {frame.width}x{frame.height} picture cannot be carried as 4:2:0 YUV "
                              "(sizes must be even)")
         if frame.format.name not in ("yuv420p", "yuvj420p"):
             frame = frame.reformat(format="yuv420p")
         out = self._buffer(frame.height, frame.width)
-        for plane, target in zip(frame.planes, planes(out, "i420")):
+        if self.layout == "nv12":
+            y, uv = planes(out, "nv12")
+            targets = (y, uv[:, 0::2], uv[:, 1::2])
+        else:
+            targets = planes(out, "i420")
+        for plane, target in zip(frame.planes, targets):
             rows, cols = target.shape
             np.copyto(target, np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:rows, :cols])
         return out

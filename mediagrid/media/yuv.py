@@ -20,12 +20,10 @@ from typing import Any, Literal
 import numpy as np
 
 Layout = Literal["i420", "nv12"]
-LAYOUTS: tuple[str, ...] = ("i420", "nv12")
 
 # FFmpeg's AVColorSpace / AVColorRange / AVColorPrimaries / AVColorTransferCharacteristic values
-SPACE_BT709, SPACE_UNSPECIFIED, SPACE_FCC, SPACE_BT470BG, SPACE_SMPTE170M, SPACE_SMPTE240M, SPACE_BT2020 = (
-    1, 2, 4, 5, 6, 7, 9)
-RANGE_UNSPECIFIED, RANGE_TV, RANGE_PC = 0, 1, 2
+SPACE_BT709, SPACE_FCC, SPACE_BT470BG, SPACE_SMPTE170M, SPACE_SMPTE240M, SPACE_BT2020 = 1, 4, 5, 6, 7, 9
+RANGE_TV, RANGE_PC = 1, 2
 _KR_KB = {SPACE_BT709: (0.2126, 0.0722), SPACE_FCC: (0.30, 0.11), SPACE_BT470BG: (0.299, 0.114),
           SPACE_SMPTE170M: (0.299, 0.114), SPACE_SMPTE240M: (0.212, 0.087), SPACE_BT2020: (0.2627, 0.0593)}
 HD_HEIGHT = 720  # an untagged stream this tall is taken as BT.709, a smaller one as BT.601 (players do the same)

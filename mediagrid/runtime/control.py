@@ -50,8 +50,12 @@ class RunControl:
             return True
         if self.max_items is not None and items_done >= self.max_items:
             self.request_stop("frames")
-        elif self.duration_s is not None and (now_ns() if at_ns is None else at_ns) - self.started_ns >= (
-            self.duration_s * NS_PER_S
-        ):
+        elif self.duration_reached(at_ns):
             self.request_stop("duration")
         return self.stop_requested.is_set()
+
+    def duration_reached(self, at_ns: int | None = None) -> bool:
+        """Whether ``duration_s`` has passed since the clock started (a paced source starts it at its first
+        frame, so start-up is not part of a run's duration)."""
+        return self.duration_s is not None and (now_ns() if at_ns is None else at_ns) - self.started_ns >= (
+            self.duration_s * NS_PER_S)

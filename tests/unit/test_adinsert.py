@@ -14,7 +14,7 @@ from mediagrid.ads.plan import (
 )
 from mediagrid.media.codecs import PyAVReader, open_writer, probe
 from mediagrid.media.compositor import Canvas, blend, fit_rect, prepare
-from mediagrid.media.yuv import Colour, from_rgb, planes, to_rgb
+from mediagrid.media.yuv import Colour, from_rgb, i420_to_nv12, planes, to_rgb
 from mediagrid.ads.scene import SceneClassifier
 from mediagrid.runtime import gpu_available, select_backend
 
@@ -214,6 +214,15 @@ def test_clip_round_trip_through_writer_and_reader(tmp_path):
     assert reader.skip() and reader.skip()  # frames 1 and 2: decoded, not converted
     assert np.array_equal(reader.read(), frames[3])
     reader.close()
+
+
+def test_reader_interleaves_chroma_for_nv12_frames(tmp_path):
+    """The layout a GPU backend gets when NVDEC is missing: the same picture as i420, U and V interleaved."""
+    clip = make_clip(tmp_path / "c.mp4", seconds=0.1, width=96, height=64, fps=60, preset="ultrafast")
+    i420, nv12 = PyAVReader(clip, CPU), PyAVReader(clip, CPU)
+    nv12.layout = "nv12"
+    for _ in range(3):
+        assert np.array_equal(i420_to_nv12(i420.read()), nv12.read())
 
 
 def test_bad_media_and_wrong_encoder_choice_are_clear_errors(tmp_path):
