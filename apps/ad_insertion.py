@@ -55,7 +55,7 @@ class AdInsertionApp(MediagridApp):
     def compose(self) -> None:
         config, ctx = self.mg_config, self.ctx
         own = config.sections["ad_insertion"]
-        stream = stream_format(config)
+        stream = stream_format(config, ctx)
         stats = AdStats()
         stats.planner = planner = AdPlanner(load_catalogue(own["creatives"]), (stream.width, stream.height),
                                             stream.canvas(ctx),
@@ -66,7 +66,7 @@ class AdInsertionApp(MediagridApp):
         common = dict(recorder=ctx.recorder, control=ctx.control)
 
         source = make_source(self, config, ctx, config.deadlines.budget_ns(self.DEADLINE), pacing=own["pacing"],
-                             fps=stream.fps)
+                             fps=stream.fps, stream=stream)
         gate = DeadlineGateOp(self, stage="gate", estimate_ms=own["composite_estimate_ms"],
                               policy=config.deadlines.policy, name="gate", **common)
         sampling = own["context"]["every_s"] > 0

@@ -22,8 +22,9 @@ class PassthroughApp(MediagridApp):
         config, ctx = self.mg_config, self.ctx
         own = config.sections.get("passthrough", {})
         region = own.get("region", {"x": 0, "y": 0, "w": 256, "h": 256})
-        stream = stream_format(config)
-        source = make_source(self, config, ctx, config.deadlines.budget_ns("frame"), fps=stream.fps)
+        stream = stream_format(config, ctx)
+        source = make_source(self, config, ctx, config.deadlines.budget_ns("frame"),
+                             fps=stream.fps, stream=stream)
         gate = DeadlineGateOp(self, stage="gate", estimate_ms=own.get("process_estimate_ms", 1.0),
                               policy=config.deadlines.policy, recorder=ctx.recorder, control=ctx.control,
                               name="gate")

@@ -43,7 +43,7 @@ class SportsOverlayApp(MediagridApp):
         config, ctx = self.mg_config, self.ctx
         own = config.sections["sports_overlay"]
         graphics = own["graphics"]
-        stream = stream_format(config)
+        stream = stream_format(config, ctx)
         width, height, canvas = stream.width, stream.height, stream.canvas(ctx)
         try:
             camera = Camera(own["camera"]["corners"], width, height)
@@ -70,7 +70,8 @@ class SportsOverlayApp(MediagridApp):
         match_state = MatchStateOp(self, state=state, ledger=ledger, checkpoint=bridge.checkpoint, control=ctx.control,
                                    name="match_state")
         render = OverlayRenderOp(self, builder=builder, ledger=ledger, control=ctx.control, name="render")
-        source = make_source(self, config, ctx, config.deadlines.budget_ns(self.DEADLINE), fps=stream.fps)
+        source = make_source(self, config, ctx, config.deadlines.budget_ns(self.DEADLINE),
+                             fps=stream.fps, stream=stream)
         gate = DeadlineGateOp(self, stage="gate", estimate_ms=own["composite_estimate_ms"],
                               policy=config.deadlines.policy, recorder=ctx.recorder, control=ctx.control, name="gate")
         comp = CompositeOp(self, ledger=ledger, recorder=ctx.recorder, control=ctx.control, backend=ctx.backend,

@@ -4,12 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mediagrid.broadcast.hls import HlsSettings
+from mediagrid.broadcast.live_input import LiveInput, LiveSettings
 from mediagrid.config import AppConfig
 from mediagrid.errors import MediaError, UsageError
 from mediagrid.media.codecs import frame_layout, probe
 from mediagrid.media.compositor import Canvas
 from mediagrid.media.yuv import Colour, check_size
 from mediagrid.run_context import RunContext
+from mediagrid.operators.live import HlsSinkOp, LiveSourceOp
 from mediagrid.operators.video import FileSinkOp, FileSourceOp, NullSinkOp, SyntheticSourceOp
 
 
@@ -22,16 +25,25 @@ class StreamFormat:
     height: int
     fps: float
     colour: Colour
+    live: LiveInput | None = None  # a live source's input, shared by the source and the outputs
 
     def canvas(self, ctx: RunContext) -> Canvas:
         """What graphics for this stream are prepared for."""
         return Canvas(self.colour, self.height, frame_layout(ctx.backend), ctx.backend)
 
 
-def stream_format(config: AppConfig) -> StreamFormat:
+def stream_format(config: AppConfig, ctx: RunContext) -> StreamFormat:
     """The config's for a synthetic source (BT.709, limited range), the file's for a file source (rate
-    overridable by ``source.fps``)."""
+    overridable by ``source.fps``), the feed's first picture's for a live source (which is connected here, and
+    closed with the run's resources)."""
     src = config.source
+    if src.kind == "live":
+        live = LiveInput.open(LiveSettings.from_section(src.live, f"{config.path}: source.url"),
+                              frame_layout(ctx.backend))
+        ctx.resources.callback(live.close)
+        ctx.reports["live"] = live.as_dict
+        fmt = live.format
+        return StreamFormat(fmt.width, fmt.height, fmt.fps, fmt.colour, live)
     if src.kind != "file":
         width, height, fps, colour = src.width, src.height, src.fps, Colour()
     else:
@@ -47,13 +59,17 @@ def stream_format(config: AppConfig) -> StreamFormat:
 
 
 def make_source(app: Any, config: AppConfig, ctx: RunContext, budget_ns: int, *, pacing: str = "realtime",
-                fps: float | None = None) -> Any:
+                fps: float | None = None, stream: StreamFormat | None = None) -> Any:
     """A video source as the config's ``source`` section describes (shared by the video apps).
 
     ``pacing`` is ``realtime`` (a live tick grid) or ``throughput`` (as fast as the path takes frames);
-    ``fps`` stands in for a file source's rate when the config leaves ``source.fps`` out.
+    ``fps`` stands in for a file source's rate when the config leaves ``source.fps`` out. A live source plays out
+    by the feed's own clock whatever the pacing (``stream`` carries its input).
     """
     src = config.source
+    if stream is not None and stream.live is not None:
+        return LiveSourceOp(app, live=stream.live, stream_id=config.node.id, budget_ns=budget_ns,
+                            recorder=ctx.recorder, control=ctx.control, backend=ctx.backend, name="source")
     common = dict(stream_id=config.node.id, fps=src.fps or fps, budget_ns=budget_ns, recorder=ctx.recorder,
                   control=ctx.control, backend=ctx.backend, pacing=pacing, name="source")
     if src.kind == "file":
@@ -62,10 +78,18 @@ def make_source(app: Any, config: AppConfig, ctx: RunContext, budget_ns: int, *,
 
 
 def make_sink(app: Any, config: AppConfig, ctx: RunContext, stream: StreamFormat) -> Any:
-    """The config's ``sink``: ``null`` discards, ``file`` encodes (shared by the video apps), starting its
-    encoder before the first frame and declaring the source's colours."""
+    """The config's ``sink``: ``null`` discards, ``file`` encodes, ``hls`` publishes live HLS with the live input's
+    audio and ad breaks (shared by the video apps), starting the encoder before the first frame and declaring
+    the source's colours."""
     sink = config.sink
     common = dict(recorder=ctx.recorder, control=ctx.control, backend=ctx.backend, name="sink")
+    if sink.kind == "hls":
+        settings = HlsSettings(sink.dir, segment_s=sink.segment_s, window=sink.window, codec=sink.codec,
+                               preset=sink.preset)
+        op = HlsSinkOp(app, settings=settings, live=stream.live, fps=stream.fps,
+                       frame_size=(stream.width, stream.height), colour=stream.colour, app_name=config.app, **common)
+        ctx.reports["hls"] = lambda: {"dir": str(sink.dir), **op.writer.counts.as_dict()}
+        return op
     if sink.kind == "file":
         return FileSinkOp(app, path=sink.path, fps=config.source.fps or stream.fps, codec=sink.codec,
                           preset=sink.preset, frame_size=(stream.width, stream.height), colour=stream.colour,

@@ -3,6 +3,7 @@ exit stack that owns the run's resources."""
 from __future__ import annotations
 
 from contextlib import ExitStack
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,3 +26,5 @@ class RunContext:
     out_dir: Path | None = None  # the run directory: apps write snapshot PNGs and output files here
     kafka: Any = None  # a mediagrid.kafka.session.KafkaSession when the config has a kafka section
     resources: ExitStack = field(default_factory=ExitStack)
+    # sections an app adds to the run summary (name -> what to write), computed once the graph has ended
+    reports: dict[str, Callable[[], Any]] = field(default_factory=dict)

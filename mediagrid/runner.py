@@ -163,6 +163,7 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
         extra: dict[str, Any] = {"stopped_by": control.stopped_by or "end_of_stream"}
         if control.error is not None:
             extra["error"] = str(control.error)
+        extra.update({name: report() for name, report in ctx.reports.items()})
         summary = build_summary(app=config.app, config=str(config.path), device=backend.device,
                                 started_at=started_at, duration_s=time.monotonic() - started,
                                 recorder=recorder, kafka=kafka_stats, extra=extra)

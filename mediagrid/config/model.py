@@ -7,7 +7,7 @@ repeat any default.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -70,16 +70,22 @@ class SourceConfig:
     height: int | None
     pattern: str
     loop: bool
+    url: str | None = None
+    live: Mapping[str, Any] = field(default_factory=dict)  # the section as validated: a live source's settings
 
 
 @dataclass(frozen=True)
 class SinkConfig:
-    """Frame sink: ``"null"`` discards frames, ``"file"`` encodes them to ``path``."""
+    """Frame sink: ``"null"`` discards frames, ``"file"`` encodes them to ``path``, ``"hls"`` publishes live HLS
+    in ``dir``."""
 
     kind: str
     path: Path | None
     codec: str
     preset: str
+    dir: Path | None = None
+    segment_s: float = 2.0
+    window: int = 6
 
 
 @dataclass(frozen=True)
@@ -114,9 +120,11 @@ def build_app_config(path: Path, data: Mapping[str, Any], raw: dict[str, Any]) -
         source=SourceConfig(
             kind=source["kind"], path=_path(source), fps=_opt(float, source.get("fps")),
             width=_opt(int, source.get("width")), height=_opt(int, source.get("height")),
-            pattern=source["pattern"], loop=source["loop"]) if source else None,
-        sink=SinkConfig(kind=sink["kind"], path=_path(sink), codec=sink["codec"], preset=sink["preset"])
-        if sink else None,
+            pattern=source["pattern"], loop=source["loop"], url=source.get("url"),
+            live=MappingProxyType(dict(source) if source["kind"] == "live" else {})) if source else None,
+        sink=SinkConfig(kind=sink["kind"], path=_path(sink), codec=sink["codec"], preset=sink["preset"],
+                        dir=path_of(sink["dir"]) if "dir" in sink else None, segment_s=float(sink["segment_s"]),
+                        window=int(sink["window"])) if sink else None,
         sections=MappingProxyType({k: v for k, v in data.items() if k not in COMMON_SECTIONS}),
         raw=raw,
     )

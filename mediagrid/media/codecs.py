@@ -127,18 +127,54 @@ def open_writer(path: Path, *, fps: float, codec: str, preset: str, backend: Bac
     return NvEncWriter(path, nvc, fps=fps, codec=codec, preset=preset)
 
 
+class PlaneRing:
+    """Decoded PyAV frames copied into a ring of 4:2:0 frame buffers of one layout: FFmpeg reuses (and pads) its
+    own pictures, the graph needs buffers that stay valid while ``size`` more frames are decoded."""
+
+    def __init__(self, layout: Layout, size: int, where: str) -> None:
+        self.layout = layout
+        self.size = size
+        self.where = where
+        self._ring: list[np.ndarray] = []
+        self._next = 0
+
+    def put(self, frame: Any) -> np.ndarray:
+        """The frame's Y, U and V planes in the next buffer (for nv12, U and V interleaved on the way)."""
+        if frame.width % 2 or frame.height % 2:
+            raise MediaError(f"{self.where}: a {frame.width}x{frame.height} picture cannot be carried as 4:2:0 YUV "
+                             "(sizes must be even)")
+        if frame.format.name not in ("yuv420p", "yuvj420p"):
+            frame = frame.reformat(format="yuv420p")
+        out = self._buffer(frame.height, frame.width)
+        if self.layout == "nv12":
+            y, uv = planes(out, "nv12")
+            targets = (y, uv[:, 0::2], uv[:, 1::2])
+        else:
+            targets = planes(out, "i420")
+        for plane, target in zip(frame.planes, targets):
+            rows, cols = target.shape
+            np.copyto(target, np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:rows, :cols])
+        return out
+
+    def _buffer(self, height: int, width: int) -> np.ndarray:
+        if not self._ring or self._ring[0].shape != (height * 3 // 2, width):
+            self._ring = [empty(width, height) for _ in range(self.size)]
+        out = self._ring[self._next]
+        self._next = (self._next + 1) % self.size
+        return out
+
+
 class PyAVReader:
     """PyAV decode with FFmpeg's slice threads; the decoded planes are copied into a ring of frame buffers."""
 
-    def __init__(self, path: Path, backend: Backend) -> None:
+    def __init__(self, path: Path, backend: Backend, layout: Layout | None = None) -> None:
         self.path = Path(path)
         self.backend = backend
-        self.layout = frame_layout(backend)
+        self.layout = layout or frame_layout(backend)
         self.colour = Colour()
         self._container: Any = None
         self._frames: Any = None
-        self._ring: list[np.ndarray] = []
-        self._next = 0
+        self._ring = PlaneRing(self.layout, RING, str(self.path))
         self._open()
 
     def _open(self) -> None:
@@ -170,36 +206,10 @@ class PyAVReader:
         frame = self._decode()
         if frame is None:
             return None
-        return self.backend.asarray(self._copy(frame))
+        return self.backend.asarray(self._ring.put(frame))
 
     def skip(self) -> bool:
         return self._decode() is not None
-
-    def _copy(self, frame: Any) -> np.ndarray:
-        """The frame's Y, U and V planes into the next ring buffer, in the reader's layout (FFmpeg pads each
-        line: copy the picture; for nv12, U and V are interleaved on the way)."""
-        if frame.width % 2 or frame.height % 2:
-            raise MediaError(f"{self.path}: a {frame.width}x{frame.height} picture cannot be carried as 4:2:0 YUV "
-                             "(sizes must be even)")
-        if frame.format.name not in ("yuv420p", "yuvj420p"):
-            frame = frame.reformat(format="yuv420p")
-        out = self._buffer(frame.height, frame.width)
-        if self.layout == "nv12":
-            y, uv = planes(out, "nv12")
-            targets = (y, uv[:, 0::2], uv[:, 1::2])
-        else:
-            targets = planes(out, "i420")
-        for plane, target in zip(frame.planes, targets):
-            rows, cols = target.shape
-            np.copyto(target, np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:rows, :cols])
-        return out
-
-    def _buffer(self, height: int, width: int) -> np.ndarray:
-        if not self._ring or self._ring[0].shape != (height * 3 // 2, width):
-            self._ring = [empty(width, height) for _ in range(RING)]
-        out = self._ring[self._next]
-        self._next = (self._next + 1) % RING
-        return out
 
     def rewind(self) -> None:
         self.close()

@@ -9,6 +9,9 @@ from mediagrid.scheduler.deadline import Deadline
 STREAM, INDEX, PTS, ORIGIN_NS, DEADLINE_NS, DEGRADED, REUSE = (
     "stream", "index", "pts", "origin_ns", "deadline_ns", "degraded", "reuse",
 )
+# Set by live sources only: when the picture arrived from the network (0 for a stand-in through a feed gap), and
+# the ad break (SCTE-35 avail) the frame lies in ("" outside any).
+ARRIVAL_NS, BREAK = "arrival_ns", "break"
 
 
 def stamp(metadata: MutableMapping[str, Any], *, stream: str, index: int, pts: float, deadline: Deadline) -> None:

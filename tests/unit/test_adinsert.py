@@ -219,8 +219,7 @@ def test_clip_round_trip_through_writer_and_reader(tmp_path):
 def test_reader_interleaves_chroma_for_nv12_frames(tmp_path):
     """The layout a GPU backend gets when NVDEC is missing: the same picture as i420, U and V interleaved."""
     clip = make_clip(tmp_path / "c.mp4", seconds=0.1, width=96, height=64, fps=60, preset="ultrafast")
-    i420, nv12 = PyAVReader(clip, CPU), PyAVReader(clip, CPU)
-    nv12.layout = "nv12"
+    i420, nv12 = PyAVReader(clip, CPU), PyAVReader(clip, CPU, layout="nv12")
     for _ in range(3):
         assert np.array_equal(i420_to_nv12(i420.read()), nv12.read())
 

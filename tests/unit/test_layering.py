@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("metrics",),                                 # recorder and summary: records scheduler outcomes
     ("kafka",),                                   # brokers, sessions, topics
     ("media",),                                   # frames, codecs, compositor, clips
+    ("broadcast",),                               # live feeds in, SCTE-35 cues, HLS / MPEG-TS out, player page
     ("ads", "overlay", "recsys", "speech", "grid", "scenarios"),  # the use cases and the grid, side by side
     ("report",),                                  # reads run directories the layers above write
     ("run_context",),                             # what the runner hands an app: backend, recorder, control
