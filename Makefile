@@ -1,15 +1,17 @@
 # The README's two commands: `make demo` and `make test`. Each sets up what is missing first: the .venv with
-# every Python package, Debian packages (as root), the Apache Kafka jars from Maven Central, and the Triton
-# server's own venv.
+# every Python package, Debian packages (as root), hls.js for the player page from npm, the Apache Kafka jars from
+# Maven Central, and the Triton server's own venv.
 
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PLAYER := tools/player
+PLAYER_STAMP := $(PLAYER)/node_modules/.installed
 
-.PHONY: setup test demo perf-setup system-packages kafka-jars triton-venv clean
+.PHONY: setup test demo perf-setup system-packages player-assets kafka-jars triton-venv clean
 
-setup: system-packages $(STAMP) kafka-jars triton-venv
+setup: system-packages $(STAMP) player-assets kafka-jars triton-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +24,13 @@ $(STAMP): pyproject.toml tools/speech/model-requirements.txt | $(PY)
 
 system-packages:
 	bash tools/system-packages.sh
+
+# The player page's hls.js (`mediagrid serve` serves it at /player/hls.min.js), exactly as package-lock.json pins it.
+player-assets: $(PLAYER_STAMP)
+
+$(PLAYER_STAMP): $(PLAYER)/package.json $(PLAYER)/package-lock.json
+	npm ci --prefix $(PLAYER) --no-audit --no-fund
+	touch $@
 
 kafka-jars:
 	bash tools/kafka/fetch-jars.sh

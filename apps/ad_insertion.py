@@ -21,7 +21,8 @@ from mediagrid.apps.base import MediagridApp
 from mediagrid.apps.video_io import make_sink, make_source, stream_format
 from mediagrid.ads.stats import AdStats
 from mediagrid.operators.adinsert import AdInsertOp, DecisionOp
-from mediagrid.ads.plan import ROLE, AdPlanner, load_catalogue, load_schedule
+from mediagrid.ads.plan import ROLE, AdDecision, AdPlanner, Fill, Slot, load_catalogue, load_schedule
+from mediagrid.errors import UsageError
 from mediagrid.operators.ad_context import ContextSamplerOp, ThumbnailTapOp
 from mediagrid.operators.deadline import DeadlineGateOp
 from mediagrid.operators.kafka import KafkaSourceOp
@@ -49,6 +50,19 @@ def _scheduler(app: MediagridApp, workers: int) -> Any:
                                stop_on_deadlock_timeout=100, name="event")
 
 
+def _avail_fallback(planner: AdPlanner, own: dict[str, Any], where: Any) -> Fill | None:
+    """The creative for avails that no decision names in time (``ad_insertion.avails.fallback``), prepared now."""
+    spec = own.get("avails", {}).get("fallback")
+    if spec is None:
+        return None
+    decision = AdDecision(planner.stream_id, "avails.fallback", spec["creative_id"], Slot(**spec["slot"]), 0.0, 0.0)
+    fill = planner.prepare(decision)
+    if fill is None:
+        raise UsageError(f"{where}: ad_insertion.avails.fallback.creative_id {spec['creative_id']!r} is not in "
+                         "ad_insertion.creatives")
+    return fill
+
+
 class AdInsertionApp(MediagridApp):
     DEADLINE = "frame"
 
@@ -57,12 +71,14 @@ class AdInsertionApp(MediagridApp):
         own = config.sections["ad_insertion"]
         stream = stream_format(config, ctx)
         stats = AdStats()
+        ctx.reports["ads"] = stats.as_dict
         stats.planner = planner = AdPlanner(load_catalogue(own["creatives"]), (stream.width, stream.height),
                                             stream.canvas(ctx),
                                             stream_id=own["stream_id"], max_breaks=own["max_breaks"])
         if "schedule" in own:
             for decision in load_schedule(path_of(own["schedule"]), own["stream_id"]):
                 planner.accept(decision)
+        fallback = _avail_fallback(planner, own, config.path)
         common = dict(recorder=ctx.recorder, control=ctx.control)
 
         source = make_source(self, config, ctx, config.deadlines.budget_ns(self.DEADLINE), pacing=own["pacing"],
@@ -72,7 +88,8 @@ class AdInsertionApp(MediagridApp):
         sampling = own["context"]["every_s"] > 0
         composite = AdInsertOp(self, plan=planner.plan(), live_plan=ctx.kafka is not None, live_scene=sampling,
                                stats=stats, canvas=stream.canvas(ctx),
-                               out_dir=ctx.out_dir if own["snapshot"] else None, name="composite", **common)
+                               out_dir=ctx.out_dir if own["snapshot"] else None, fallback=fallback,
+                               name="composite", **common)
         sink = make_sink(self, config, ctx, stream)
 
         self.add_flow(source, gate, {("frame", "frame")})

@@ -30,7 +30,7 @@ from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import now_ns
 from mediagrid.runtime.control import RunControl
 from mediagrid.media import frames
-from mediagrid.ads.plan import AdDecision, AdPlan, AdPlanner, DecisionVerdict
+from mediagrid.ads.plan import AdDecision, AdPlan, AdPlanner, DecisionVerdict, Fill
 from mediagrid.media.compositor import Canvas, blend, fits, warm_up
 from mediagrid.media.yuv import to_rgb
 from mediagrid.ads.scene import Scene
@@ -52,7 +52,9 @@ class AdInsertOp(MediagridOp):
 
     def __init__(self, fragment: Any, *args: Any, plan: AdPlan, live_plan: bool, live_scene: bool,
                  stats: AdStats, canvas: Canvas, recorder: OutcomeRecorder, control: RunControl,
-                 out_dir: Path | None = None, **kwargs: Any) -> None:
+                 out_dir: Path | None = None, fallback: Fill | None = None, **kwargs: Any) -> None:
+        self.fallback = fallback
+        self._avail: tuple[str, Fill | None] = ("", None)  # the avail the last frame was in, and its fill
         self.live_plan = live_plan
         self.live_scene = live_scene
         self.stats = stats
@@ -86,7 +88,7 @@ class AdInsertOp(MediagridOp):
         if meta[frames.DEGRADED] or meta[frames.REUSE]:
             meta[frames.DEGRADED] = True  # the clean frame is this stage's cheaper variant
             counts.degraded += 1
-        elif self._composite(frame, float(meta[frames.PTS])):
+        elif self._composite(frame, float(meta[frames.PTS]), str(meta.get(frames.BREAK, ""))):
             counts.composited += 1
         else:
             counts.clean += 1
@@ -94,8 +96,10 @@ class AdInsertOp(MediagridOp):
                             degraded=bool(meta[frames.DEGRADED]))
         op_output.emit(frame, "frame")
 
-    def _composite(self, frame: Any, pts_s: float) -> bool:
+    def _composite(self, frame: Any, pts_s: float, avail: str) -> bool:
         fills = self._plan.active(pts_s)
+        if avail:
+            fills = (*fills, *self._avail_fill(avail))
         drawn = False
         label = self._scene.label if self._scene is not None else None
         for fill in fills:
@@ -116,6 +120,25 @@ class AdInsertOp(MediagridOp):
         if drawn and self._snapshot is None and self.out_dir is not None:
             self._snapshot = self.canvas.backend.xp.array(frame)  # a copy, made RGB at stop(), off the frame path
         return drawn
+
+    def _avail_fill(self, avail: str) -> tuple[Fill, ...]:
+        """The fill of the avail a live feed's cue opened, chosen at its first frame and kept to its end: the
+        decision keyed by the avail's id if one came in time, else the fallback, else none."""
+        counts = self.stats.avails
+        counts.frames += 1
+        if self._avail[0] != avail:
+            fill = self._plan.for_break(avail)
+            if fill is not None:
+                counts.decided += 1
+            elif self.fallback is not None:
+                fill = self.fallback
+                counts.fallback += 1
+            else:
+                counts.unfilled += 1
+            log.info("ad avail %s: %s", avail, fill.decision.creative_id if fill else "no creative (unfilled)")
+            self._avail = (avail, fill)
+        fill = self._avail[1]
+        return (fill,) if fill is not None else ()
 
     def stop(self) -> None:
         if self.out_dir is None:

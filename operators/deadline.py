@@ -41,7 +41,9 @@ class DeadlineGateOp(MediagridOp):
             self.recorder.stage(self.stage, item, deadline, started, dropped=True)
             self.recorder.finish(item, deadline, dropped=True, stage=self.stage)
             return
-        meta[frames.DEGRADED] = action is Action.DEGRADE
+        # a frame that came degraded (a live source's stand-in through a feed gap) stays degraded
+        meta[frames.DEGRADED] = bool(meta[frames.DEGRADED]) or action is Action.DEGRADE
         meta[frames.REUSE] = action is Action.REUSE
-        self.recorder.stage(self.stage, item, deadline, started, degraded=action is not Action.RUN)
+        self.recorder.stage(self.stage, item, deadline, started,
+                            degraded=action is not Action.RUN or bool(meta[frames.DEGRADED]))
         op_output.emit(frame, "frame")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mediagrid needs that pip cannot bring: a Java runtime and Maven (Apache
 # Kafka for CI), ffmpeg (ffprobe checks media the project writes), kcat (an independent Kafka client for tests),
-# Chromium (the report's browser test), with --peers GStreamer (the benchmarks' peer), the DejaVu fonts (overlay graphics, screenshots), Apertium English-Spanish (the speech translation). Only what is missing is installed, and
+# Chromium (the report's and the player's browser tests), Node.js and npm (hls.js for the player page), with --peers GStreamer (the benchmarks' peer), the DejaVu fonts (overlay graphics, screenshots), Apertium English-Spanish (the speech translation). Only what is missing is installed, and
 # only as root; otherwise it names what to install and fails.
 set -euo pipefail
 
@@ -11,6 +11,8 @@ declare -A need=(  # command (or a file it needs) -> Debian package(s)
   [ffprobe]=ffmpeg
   [kcat]=kcat
   [chromium]=chromium
+  [node]=nodejs
+  [npm]=npm
   [/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf]=fonts-dejavu-core
   [/usr/share/apertium/modes/eng-spa.mode]="apertium apertium-eng-spa"
 )

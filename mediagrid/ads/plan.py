@@ -147,12 +147,19 @@ class AdPlan:
     version: int = 0
     _starts: tuple[float, ...] = field(default=(), repr=False)
     _longest_s: float = field(default=0.0, repr=False)
+    _by_break: Mapping[str, Fill] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, fills: Iterable[Fill], version: int) -> AdPlan:
         ordered = tuple(sorted(fills, key=lambda f: (f.decision.start_pts_s, f.decision.break_id)))
         return cls(ordered, version, tuple(f.decision.start_pts_s for f in ordered),
-                   max((f.decision.duration_s for f in ordered), default=0.0))
+                   max((f.decision.duration_s for f in ordered), default=0.0),
+                   MappingProxyType({f.decision.break_id: f for f in ordered}))
+
+    def for_break(self, break_id: str) -> Fill | None:
+        """The decision for a break by its id: how an ad decision answers an avail that a feed's cue opened
+        (the cue, not the decision, says when it starts and ends)."""
+        return self._by_break.get(break_id)
 
     def active(self, pts_s: float) -> tuple[Fill, ...]:
         """The fills whose window holds ``pts_s``, earliest start first (later breaks are drawn on top)."""
@@ -207,8 +214,8 @@ class AdPlanner:
         if decision.stream_id != self.stream_id:
             self.counts.other_stream += 1
             return DecisionVerdict.OTHER_STREAM
-        creative = self.catalogue.get(decision.creative_id)
-        if creative is None:
+        fill = self.prepare(decision)
+        if fill is None:
             self.counts.unknown_creative += 1
             if len(self.counts.unknown_creative_ids) < self.MAX_UNKNOWN_IDS:
                 self.counts.unknown_creative_ids.append(decision.creative_id)
@@ -217,9 +224,7 @@ class AdPlanner:
             return DecisionVerdict.UNKNOWN_CREATIVE
         self.counts.accepted += 1
         self.counts.replaced += decision.break_id in self._fills
-        rect = decision.slot.pixels(self.width, self.height)
-        self._fills[decision.break_id] = Fill(decision, MappingProxyType(
-            {label: self._overlay(creative, label, rect) for label in creative.images}))
+        self._fills[decision.break_id] = fill
         self._prune()
         self._version += 1
         self._plan = AdPlan.of(self._fills.values(), self._version)
@@ -227,6 +232,15 @@ class AdPlanner:
 
     def plan(self) -> AdPlan:
         return self._plan
+
+    def prepare(self, decision: AdDecision) -> Fill | None:
+        """``decision``'s creative prepared for its slot, without planning it; None if not in the catalogue."""
+        creative = self.catalogue.get(decision.creative_id)
+        if creative is None:
+            return None
+        rect = decision.slot.pixels(self.width, self.height)
+        return Fill(decision, MappingProxyType({label: self._overlay(creative, label, rect)
+                                                for label in creative.images}))
 
     def _overlay(self, creative: Creative, label: str, rect: Rect) -> PlacedCreative:
         key = (creative.id, label, rect)

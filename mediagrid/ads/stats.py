@@ -21,16 +21,27 @@ class FrameCounts:
 
 
 @dataclass
+class AvailCounts:
+    """What filled the ad avails that a live feed's cues opened (decided once, at each avail's first frame)."""
+
+    decided: int = 0  # an ads.decisions answer keyed by the avail's id had arrived
+    fallback: int = 0  # no answer in time: the configured fallback creative
+    unfilled: int = 0  # no answer and no fallback: the avail stayed clean
+    frames: int = 0  # frames inside avails
+
+
+@dataclass
 class AdStats:
     """The app's counters, written as ``ad_insertion.json`` into the run directory when the graph stops."""
 
     frames: FrameCounts = field(default_factory=FrameCounts)
+    avails: AvailCounts = field(default_factory=AvailCounts)
     planner: AdPlanner | None = None
     context: ContextCounts | None = None
     dead_letters: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"frames": asdict(self.frames),
+        return {"frames": asdict(self.frames), "avails": asdict(self.avails),
                 "decisions": asdict(self.planner.counts) if self.planner else None,
                 "dead_letters": self.dead_letters,
                 "context": asdict(self.context) if self.context else None}

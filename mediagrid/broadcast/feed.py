@@ -193,7 +193,8 @@ class LiveFeed:
         try:
             if self.url.startswith("srt://"):
                 self._relay = _srt_relay(self.url, self.settings.read_timeout_s)
-                return av.open(self._relay.stdout, format="mpegts", timeout=timeout, options=options)
+                # the raw pipe: a buffered read(n) would wait for n bytes, a whole second of a low-rate feed
+                return av.open(self._relay.stdout.raw, format="mpegts", timeout=timeout, options=options)
             return av.open(_udp_url(self.url), format="mpegts", timeout=timeout,
                            options={**options, "overrun_nonfatal": "1", "fifo_size": "200000"})
         except (av.error.FFmpegError, OSError) as exc:
@@ -302,17 +303,16 @@ def _udp_url(url: str) -> str:
 
 
 def _srt_relay(url: str, read_timeout_s: float, popen: Callable[..., Any] = subprocess.Popen) -> Any:
-    """The system ffmpeg receiving SRT and copying the transport stream to its stdout, every stream kept. It
-    gives up after ``read_timeout_s`` without data (the reader then reconnects)."""
+    """The system ffmpeg receiving SRT and copying the transport stream's bytes to its stdout. It gives up after
+    ``read_timeout_s`` without data once connected (the reader then reconnects); a listener waits for its caller."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
-    timeout_us = str(int(read_timeout_s * 1_000_000))
-    if query.get("mode", "caller") == "listener":
-        query.setdefault("listen_timeout", timeout_us)
-    query.setdefault("rw_timeout", timeout_us)
+    query.setdefault("rw_timeout", str(int(read_timeout_s * 1_000_000)))  # a listener waits for its caller
     source = urlunsplit(parts._replace(query=urlencode(query)))
-    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", source,
-               "-map", "0", "-c", "copy", "-f", "mpegts", "pipe:1"]
+    # The transport stream's bytes as they come, untouched: read and written as opaque data (no demux, so no
+    # probing delay and no stream ffmpeg would drop or rewrite), flushed per packet (no output buffering).
+    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "data", "-i", source,
+               "-map", "0", "-c", "copy", "-flush_packets", "1", "-f", "data", "pipe:1"]
     try:
         return popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                      start_new_session=True)

@@ -7,8 +7,8 @@ frame that arrives after its instant is late by exactly that much. A picture who
 arrival by more than ``max_skew`` (a new encoder session, a PTS jump, a wrap gone wrong) re-anchors the mapping
 there: a counted discontinuity, not a stall or a burst.
 
-Output frames get indices on the output's own grid (one per frame period, strictly increasing), so the encoder's
-timestamps stay continuous across discontinuities and feed loss. When no picture is due for ``gap`` after the
+Output frames get consecutive indices (a hole only where the node fell behind and passed pictures over), so the
+encoder's timestamps stay continuous across discontinuities and feed loss. When no picture is due for ``gap`` after the
 previous slot, the output goes on with a stand-in (the last picture held, or a slate) every period until the feed
 returns; the caller counts those frames ``degraded``.
 """
@@ -66,20 +66,20 @@ class Playout(Generic[T]):
         self._period_ticks = PTS_HZ / self.fps
         self._pending: deque[_Pending[T]] = deque()
         self._anchor: tuple[int, int] | None = None  # (pts, due_ns)
-        self._t0_ns: int | None = None
         self._last: Slot[T] | None = None
         self._in_gap = False
+        self._resume = False  # a gap began: the next picture re-anchors the mapping
 
     def push(self, pts: int, arrival_ns: int, item: T) -> None:
         """A decoded picture from the feed, in decode order (display order for streams without B-frames)."""
         expected = arrival_ns + self.delay_ns
-        if self._anchor is None or abs(self._due(pts) - expected) > self.max_skew_ns:
-            if self._anchor is not None:
-                self.counts.discontinuities += 1
+        skewed = self._anchor is not None and abs(self._due(pts) - expected) > self.max_skew_ns
+        # after a gap the feed comes back on a fresh mapping: its first pictures would otherwise be due at once
+        if self._anchor is None or skewed or self._resume:
+            self._resume = False
+            self.counts.discontinuities += skewed
             floor = self._last.due_ns + self.period_ns if self._last is not None else expected
             self._anchor = (pts, max(expected, floor))
-            if self._t0_ns is None:
-                self._t0_ns = self._anchor[1]
         self._pending.append(_Pending(pts, self._due(pts), item))
 
     def _due(self, pts: int) -> int:
@@ -105,19 +105,21 @@ class Playout(Generic[T]):
             newest = due[-1]
             self._in_gap = False
             self.counts.played += 1
-            return self._slot(newest.pts, newest.due_ns, newest.item), skipped
+            return self._slot(newest.pts, newest.due_ns, newest.item, len(skipped)), skipped
         if self._last is not None and not self._pending and now_ns >= self.next_due_ns():
             # the first stand-in is decided now, the gap's length after the last picture; later ones keep the grid
             due_ns = self._last.due_ns + self.period_ns if self._in_gap else now_ns
-            self.counts.gaps += not self._in_gap
+            if not self._in_gap:
+                self.counts.gaps += 1
+                self._resume = True
             self._in_gap = True
             self.counts.stand_ins += 1
             return self._slot(self._last.pts + round(self._period_ticks), due_ns, None), []
         return None, []
 
-    def _slot(self, pts: int, due_ns: int, item: T | None) -> Slot[T]:
-        index = round((due_ns - self._t0_ns) / self.period_ns)
-        if self._last is not None:
-            index = max(index, self._last.index + 1)
+    def _slot(self, pts: int, due_ns: int, item: T | None, skipped: int = 0) -> Slot[T]:
+        """The next index, leaving a hole only for pictures passed over: the output's timestamps run on through
+        gaps (stand-ins) and discontinuities (re-anchoring) without a jump."""
+        index = (self._last.index + 1 if self._last is not None else 0) + skipped
         self._last = Slot(index, pts, due_ns, item)
         return self._last

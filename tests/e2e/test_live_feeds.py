@@ -1,0 +1,313 @@
+"""Live feeds in, HLS out, with real tools as the broadcaster: `ffmpeg -re` pushes an MPEG-TS clip whose SCTE-35
+cues were made with threefive, over UDP and over SRT on loopback, into `mediagrid run`; the HLS it writes is read
+back with the m3u8 library and PyAV, independently of the code that wrote it.
+
+A solid magenta creative makes "this frame carries the creative" a pixel test: the slot's chroma is magenta's
+(U and V far above neutral) inside the avail and the test picture's outside it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import av
+import m3u8
+import numpy as np
+import pytest
+from PIL import Image
+
+from mediagrid.broadcast.scte35 import encode_splice_insert
+from mediagrid.broadcast.test_feed import CueAt, FeedInfo, break_at, corrupt_at, make_feed
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.slow]
+
+W, H, FPS = 320, 180, 30
+FRAME = timedelta(seconds=1 / FPS)
+SLOT = {"x": 0.0, "y": 0.0, "w": 0.5, "h": 0.5}  # the top-left quarter
+
+
+def _udp_bound(port: int) -> bool:
+    """Whether a UDP socket is bound to ``port`` on this machine (the receiver is ready for the broadcaster)."""
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        if any(int(line.split()[1].rsplit(":", 1)[1], 16) == port for line in lines):
+            return True
+    return False
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _config(tmp: Path, url: str, *, app: str = "ad_insertion", source: dict | None = None) -> Path:
+    Image.new("RGBA", (64, 36), (255, 0, 255, 255)).save(tmp / "magenta.png")
+    config = {
+        "app": app, "node": {"id": "edge-live", "site": "local", "jurisdiction": "EU"}, "device": "cpu",
+        "deadlines": {"frame_ms": 200, "policy": "degrade" if app == "ad_insertion" else "drop"},
+        "source": {"kind": "live", "url": url, "jitter_ms": 150, "gap_ms": 400, "connect_timeout_s": 15,
+                   **(source or {})},
+        "sink": {"kind": "hls", "dir": str(tmp / "hls"), "segment_s": 1, "window": 30},
+    }
+    if app == "ad_insertion":
+        config["ad_insertion"] = {
+            "stream_id": "live", "creatives": [{"id": "magenta", "path": str(tmp / "magenta.png")}],
+            "avails": {"fallback": {"creative_id": "magenta", "slot": SLOT}},
+            "context": {"every_s": 0, "thumb_width": 64}, "snapshot": False}
+    else:
+        config["passthrough"] = {"process_estimate_ms": 1.0, "region": {"x": 0, "y": 0, "w": 16, "h": 16}}
+    path = tmp / "live.json"  # JSON is YAML
+    path.write_text(json.dumps(config))
+    return path
+
+
+def _broadcast(feed: Path, url: str, *extra: str) -> subprocess.Popen[bytes]:
+    """ffmpeg as the broadcaster: real time, every stream copied. A small max_interleave_delta, because the SCTE-35
+    stream is silent between cues and ffmpeg would otherwise hold the other streams back waiting for it."""
+    return subprocess.Popen(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re", *extra,
+                             "-i", str(feed), "-map", "0", "-c", "copy", "-max_interleave_delta", "200000",
+                             "-f", "mpegts", url], stdin=subprocess.DEVNULL)
+
+
+class Run:
+    """`mediagrid run` of a live config, its HLS output and its summary."""
+
+    def __init__(self, tmp: Path, config: Path, duration_s: float) -> None:
+        self.tmp = tmp
+        env = {**os.environ, "HOLOSCAN_LOG_LEVEL": "ERROR"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mediagrid.cli", "run", str(config), "--out", str(tmp / "run"), "--no-progress",
+             "--duration", str(duration_s)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        self.output = ""
+
+    def wait_listening(self, port: int, timeout_s: float = 60) -> None:
+        end = time.monotonic() + timeout_s
+        while not _udp_bound(port):
+            if self.proc.poll() is not None or time.monotonic() > end:
+                self.finish(5)
+                pytest.fail(f"the app never bound UDP port {port}:\n{self.output}")
+            time.sleep(0.05)
+
+    def finish(self, timeout_s: float = 90) -> int:
+        try:
+            self.output, _ = self.proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGINT)
+            self.output, _ = self.proc.communicate(timeout=30)
+            pytest.fail(f"the app did not finish in {timeout_s} s:\n{self.output}")
+        return self.proc.returncode
+
+    @property
+    def summary(self) -> dict:
+        return json.loads((self.tmp / "run" / "summary.json").read_text())
+
+    @property
+    def playlist(self) -> m3u8.M3U8:
+        return m3u8.load(str(self.tmp / "hls" / "index.m3u8"))
+
+
+def _live_run(tmp: Path, feed: FeedInfo, *, scheme: str = "udp", app: str = "ad_insertion",
+              duration_s: float = 6.0, source: dict | None = None) -> Run:
+    port = _free_udp_port()
+    if scheme == "udp":
+        listen, push = f"udp://127.0.0.1:{port}", f"udp://127.0.0.1:{port}?pkt_size=1316"
+    else:
+        listen, push = f"srt://127.0.0.1:{port}?mode=listener", f"srt://127.0.0.1:{port}?mode=caller"
+    run = Run(tmp, _config(tmp, listen, app=app, source=source), duration_s)
+    run.wait_listening(port)
+    broadcaster = _broadcast(feed.path, push)
+    code = run.finish()
+    broadcaster.kill()
+    broadcaster.wait()
+    assert code == 0, run.output
+    return run
+
+
+def _segments(run: Run) -> list[tuple[m3u8.Segment, list[np.ndarray], list[int], int]]:
+    """Each listed segment with its decoded pictures (I420), their PTS, and its audio packet count."""
+    out = []
+    for segment in run.playlist.segments:
+        with av.open(str(run.tmp / "hls" / segment.uri)) as container:
+            audio = sum(1 for p in container.demux(container.streams.audio[0]) if p.size) \
+                if container.streams.audio else 0
+        with av.open(str(run.tmp / "hls" / segment.uri)) as container:
+            pictures = [(f.to_ndarray(format="yuv420p"), f.pts) for f in container.decode(video=0)]
+        out.append((segment, [p for p, _ in pictures], [t for _, t in pictures], audio))
+    return out
+
+
+def _has_creative(picture: np.ndarray) -> bool:
+    """Magenta in the top-left quarter: U and V (BT.709 limited: ~202, ~222) far above the neutral 128."""
+    u = picture[H: H + H // 4].reshape(H // 2, W // 2)[: H // 4, : W // 4]
+    v = picture[H + H // 4:].reshape(H // 2, W // 2)[: H // 4, : W // 4]
+    return float(u[2:-2, 2:-2].mean()) > 180 and float(v[2:-2, 2:-2].mean()) > 190
+
+
+@pytest.fixture(scope="module")
+def udp_run(tmp_path_factory) -> tuple[Run, FeedInfo]:
+    tmp = tmp_path_factory.mktemp("live-udp")
+    feed = make_feed(tmp / "feed.ts", seconds=8, width=W, height=H, fps=FPS,
+                     cues=[corrupt_at(0.0), break_at(7, 3.0, 2.0)])
+    return _live_run(tmp, feed, duration_s=6.5), feed
+
+
+def test_udp_feed_becomes_hls_with_the_break_on_the_exact_frames(udp_run) -> None:
+    run, _ = udp_run
+    playlist = run.playlist
+    assert playlist.is_endlist and playlist.target_duration == 1
+    segments = _segments(run)
+    assert len(segments) >= 6
+    # the break: DATERANGE with the cue, CUE-OUT on the segment that starts with the splice frame, CUE-IN 2 s later
+    (daterange,) = [d for d in _dateranges(playlist) if d.id == "scte35-7"]
+    assert daterange.scte35_out.upper().startswith("0XFC") and daterange.planned_duration == 2.0
+    start = daterange.start_date
+    out_seg = next(s for s, *_ in segments if s.cue_out_start)
+    in_seg = next(s for s, *_ in segments if s.cue_in)
+    assert abs(out_seg.current_program_date_time - _parse(start)) <= FRAME
+    assert abs(in_seg.current_program_date_time - _parse(start) - timedelta(seconds=2)) <= FRAME
+    # pixels: every frame inside the avail carries the creative, every frame outside does not
+    inside = outside = 0
+    in_avail = False
+    for segment, pictures, _, _ in segments:
+        if segment.cue_out_start:
+            in_avail = True
+        if segment.cue_in:
+            in_avail = False
+        for picture in pictures:
+            assert _has_creative(picture) == in_avail, f"{segment.uri}: creative {'missing' if in_avail else 'shown'}"
+            inside += in_avail
+            outside += not in_avail
+    assert inside == 2 * FPS and outside > 2 * FPS
+
+
+def test_hls_segments_are_continuous_and_carry_the_program_audio(udp_run) -> None:
+    run, _ = udp_run
+    segments = _segments(run)
+    step = 90_000 // FPS
+    for (_, pictures, pts, audio), (_, _, next_pts, _) in zip(segments, segments[1:]):
+        assert pts == list(range(pts[0], pts[0] + step * len(pictures), step))  # no hole inside a segment
+        assert next_pts[0] == pts[-1] + step  # and none between segments
+        assert audio > 0
+    pdts = [s.current_program_date_time for s, *_ in segments]
+    assert all(b - a == timedelta(seconds=s.duration) for a, b, (s, *_) in zip(pdts, pdts[1:], segments))
+
+
+def test_the_summary_counts_cues_and_reports_glass_to_glass_latency(udp_run) -> None:
+    run, _ = udp_run
+    summary = run.summary
+    cues = summary["live"]["cues"]
+    assert cues["opened"] == 1 and cues["corrupt"] == 1
+    assert summary["live"]["feed"]["audio_packets"] > 0
+    latency = summary["hls"]["glass_to_glass"]
+    assert 0 < latency["p50_ms"] <= latency["p99_ms"]
+    ads = summary["ads"]
+    assert ads["avails"]["fallback"] == 1 and ads["avails"]["frames"] == 2 * FPS
+    status = json.loads((run.tmp / "hls" / "status.json").read_text())
+    assert status["live"] is False and status["outcomes"]["met"] > 0
+
+
+def test_srt_feed_is_received_through_the_relay(tmp_path) -> None:
+    feed = make_feed(tmp_path / "feed.ts", seconds=6, width=W, height=H, fps=FPS, cues=[break_at(3, 3.0, 1.0)])
+    run = _live_run(tmp_path, feed, scheme="srt", duration_s=4.0)
+    assert run.summary["live"]["cues"]["opened"] == 1
+    frames = sum(len(p) for _, p, _, _ in _segments(run))
+    assert frames >= 3 * FPS
+    assert any(s.cue_out_start for s in run.playlist.segments)
+
+
+def test_bad_cues_get_counted_outcomes_not_a_crash(tmp_path) -> None:
+    """A cancelled cue, a cue that arrives after its splice time, and a break whose return never comes."""
+    def cancel(event: int) -> CueAt:
+        return CueAt(3.0, lambda first: encode_splice_insert(event, cancel=True))
+
+    def late(event: int) -> CueAt:  # sent at 4 s for a splice at 3.5 s that lasts 2 s
+        return CueAt(4.0, lambda first: encode_splice_insert(event, splice_pts=first + int(3.5 * 90_000),
+                                                             duration_s=2.0))
+    feed = make_feed(tmp_path / "feed.ts", seconds=8, width=W, height=H, fps=FPS, cues=[
+        break_at(2, 7.5, 0.4, lead_s=5.5), cancel(2), late(3), break_at(4, 6.0, None, auto_return=False, lead_s=1.0)])
+    run = _live_run(tmp_path, feed, duration_s=7.0, source={"max_break_s": 0.5})
+    cues = run.summary["live"]["cues"]
+    assert (cues["cancelled"], cues["late"], cues["no_return"]) == (1, 1, 1), cues
+    playlist = run.playlist
+    assert {d.id for d in _dateranges(playlist)} == {"scte35-3", "scte35-4"}  # the cancelled break never aired
+
+
+def test_a_feed_cut_for_3_s_is_bridged_and_counted(tmp_path) -> None:
+    """The broadcaster stops at 3 s and comes back 3 s later (its clock ran on): the output never stops, the gap
+    is filled with held frames counted degraded, and the feed's pictures after it still arrive."""
+    feed = make_feed(tmp_path / "feed.ts", seconds=9, width=W, height=H, fps=FPS)
+    port = _free_udp_port()
+    run = Run(tmp_path, _config(tmp_path, f"udp://127.0.0.1:{port}", app="passthrough"), 8.0)
+    run.wait_listening(port)
+    push = f"udp://127.0.0.1:{port}?pkt_size=1316"
+    first = _broadcast(feed.path, push, "-t", "3")
+    first.wait(timeout=30)
+    time.sleep(3)
+    second = _broadcast(feed.path, push, "-ss", "6", "-copyts")
+    code = run.finish()
+    second.kill()
+    second.wait()
+    assert code == 0, run.output
+    summary = run.summary
+    playout = summary["live"]["playout"]
+    assert playout["gaps"] == 1 and playout["stand_ins"] >= 2 * FPS
+    assert summary["end_to_end"]["degraded"] == playout["stand_ins"]
+    segments = _segments(run)
+    step = 90_000 // FPS
+    pts = [t for _, _, ts, _ in segments for t in ts]
+    # the output runs on through the cut: a hole only for a frame counted dropped (the picture just before a cut
+    # can leave the demuxer late: a video PES ends only when the next one begins)
+    holes = sum((b - a) // step - 1 for a, b in zip(pts, pts[1:]))
+    assert all(b > a for a, b in zip(pts, pts[1:])) and holes == summary["end_to_end"]["dropped"] <= 2
+    assert len(pts) >= 7 * FPS
+
+
+def test_garbage_on_the_port_and_no_feed_end_in_a_clear_error(tmp_path) -> None:
+    port = _free_udp_port()
+    run = Run(tmp_path, _config(tmp_path, f"udp://127.0.0.1:{port}", app="passthrough",
+                                source={"connect_timeout_s": 4}), 5.0)
+    run.wait_listening(port)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(200):
+            sock.sendto(os.urandom(1316), ("127.0.0.1", port))
+            time.sleep(0.005)
+    code = run.finish()
+    assert code == 5, run.output
+    assert f"udp://127.0.0.1:{port}: no video picture within 4 s" in run.output
+
+
+def test_a_transport_stream_without_video_is_a_clear_error(tmp_path) -> None:
+    audio_only = tmp_path / "audio.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=6", "-c:a", "aac",
+                    "-f", "mpegts", str(audio_only)], check=True)
+    port = _free_udp_port()
+    run = Run(tmp_path, _config(tmp_path, f"udp://127.0.0.1:{port}", app="passthrough",
+                                source={"connect_timeout_s": 4}), 5.0)
+    run.wait_listening(port)
+    broadcaster = _broadcast(audio_only, f"udp://127.0.0.1:{port}?pkt_size=1316")
+    code = run.finish()
+    broadcaster.kill()
+    broadcaster.wait()
+    assert code == 5, run.output
+    assert "no video stream" in run.output
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _dateranges(playlist: m3u8.M3U8) -> list:
+    return [d for segment in playlist.segments for d in segment.dateranges]
