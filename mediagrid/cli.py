@@ -54,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics-host", default="127.0.0.1", metavar="ADDR",
                    help="address for --metrics-port (default 127.0.0.1; 0.0.0.0 to let a remote Prometheus in)")
 
+    p.add_argument("--http-port", type=_positive(int), metavar="P",
+                   help="serve the HLS output (sink.kind hls) and the player page on this port while running")
+    p.add_argument("--http-host", default="127.0.0.1", metavar="ADDR",
+                   help="address for --http-port (default 127.0.0.1; 0.0.0.0 for every interface)")
+
+    p = sub.add_parser("serve", help="serve an HLS directory and the player page (Ctrl-C stops)")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("--port", type=_positive(int), default=8080)
+    p.add_argument("--host", default="127.0.0.1")
+
     p = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
     p.add_argument("--port", type=_positive(int), default=19092)
     p.add_argument("--engine", choices=("tansu", "kafka"), default="tansu")
@@ -125,11 +135,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     out_dir = args.out or Path("runs") / f"{config.app}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     summary = run_app(config, out_dir=out_dir, duration_s=args.duration, frames=args.frames,
                       device=args.device, show_progress=False if args.no_progress else None,
-                      metrics_port=args.metrics_port, metrics_host=args.metrics_host)
+                      metrics_port=args.metrics_port, metrics_host=args.metrics_host,
+                      http_port=args.http_port, http_host=args.http_host)
     if sys.stderr.isatty() and not args.no_progress:
         sys.stderr.write("\n")
     _print_run_summary(summary, out_dir)
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mediagrid.broadcast.serve import main_serve  # noqa: PLC0415
+
+    return main_serve(args.dir, args.port, args.host)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -207,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure()
     commands = {"validate": cmd_validate, "run": cmd_run, "broker": cmd_broker, "report": cmd_report,
                 "produce": cmd_produce, "demo": cmd_demo, "simulate": cmd_simulate,
-                "grid": cmd_grid, "speech-server": cmd_speech_server}
+                "grid": cmd_grid, "speech-server": cmd_speech_server, "serve": cmd_serve}
     try:
         if args.command in PENDING:
             raise NotAvailableError(f"'mediagrid {args.command}' is not available yet; it lands with "

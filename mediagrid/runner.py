@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mediagrid.config import AppConfig
-from mediagrid.errors import MediagridError
+from mediagrid.errors import MediagridError, UsageError
 from mediagrid.metrics import OutcomeRecorder, build_summary, write_summary
 from mediagrid.runtime.clock import ns_to_ms
 from mediagrid.run_context import RunContext
@@ -107,6 +107,18 @@ def _serve_metrics(config: AppConfig, ctx: RunContext, port: int, host: str) -> 
     return serve_metrics(collector, port, host)
 
 
+def _serve_hls(config: AppConfig, port: int, host: str) -> Any:
+    """The player page and the HLS output, served while the run lasts (``--http-port``)."""
+    from mediagrid.broadcast.serve import serve  # noqa: PLC0415
+
+    if config.sink is None or config.sink.kind != "hls":
+        raise UsageError(f"{config.path}: --http-port serves an HLS output; set sink.kind: hls (and sink.dir)")
+    config.sink.dir.mkdir(parents=True, exist_ok=True)
+    server = serve(config.sink.dir, port=port, host=host)
+    print(f"mediagrid: watch at {server.url} (HLS: {server.url}index.m3u8)", file=sys.stderr, flush=True)
+    return server
+
+
 def _open_kafka(config: AppConfig, ctx: RunContext) -> Any:
     """The run's Kafka session and, when the node reports to the control plane, its heartbeat; both on the
     run's exit stack."""
@@ -122,7 +134,8 @@ def _open_kafka(config: AppConfig, ctx: RunContext) -> Any:
 
 def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None, frames: int | None = None,
             device: str | None = None, show_progress: bool | None = None, metrics_port: int | None = None,
-            metrics_host: str = "127.0.0.1") -> dict[str, Any]:
+            metrics_host: str = "127.0.0.1", http_port: int | None = None,
+            http_host: str = "127.0.0.1") -> dict[str, Any]:
     """Run ``config``'s app until a limit, the end of its input, an error or an interrupt; return the summary."""
     from mediagrid.apps import app_class  # noqa: PLC0415 - imports Holoscan; keep `mediagrid` light
 
@@ -147,6 +160,8 @@ def run_app(config: AppConfig, *, out_dir: Path, duration_s: float | None = None
                 ctx.kafka = _open_kafka(config, ctx)
             if metrics_port is not None:
                 ctx.resources.callback(_serve_metrics(config, ctx, metrics_port, metrics_host).shutdown)
+            if http_port is not None:
+                ctx.resources.callback(_serve_hls(config, http_port, http_host).close)
             app = cls(config, ctx)
             # Everything loaded so far (modules, config, models) lives as long as the run: collect once now
             # and freeze it, so that no full collection walks it on a frame path (perf/results/ad_insertion.md).

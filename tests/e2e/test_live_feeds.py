@@ -311,3 +311,39 @@ def _parse(value: str) -> datetime:
 
 def _dateranges(playlist: m3u8.M3U8) -> list:
     return [d for segment in playlist.segments for d in segment.dateranges]
+
+
+def test_the_player_page_plays_the_live_output_and_shows_the_creative_in_the_break(tmp_path) -> None:
+    """Headless Chromium plays the HLS while the app writes it: playback advances, and a frame it shows during the
+    break carries the creative (the page samples the slot's colour into its beacons)."""
+    from mediagrid.broadcast.serve import serve  # noqa: PLC0415
+    from tests.integration.player_harness import PlayerBrowser, require_chromium  # noqa: PLC0415
+
+    chromium = require_chromium()
+    feed = make_feed(tmp_path / "feed.ts", seconds=16, width=W, height=H, fps=FPS, cues=[break_at(9, 8.0, 5.0)])
+    port = _free_udp_port()
+    config = _config(tmp_path, f"udp://127.0.0.1:{port}")
+    run = Run(tmp_path, config, 15.0)
+    run.wait_listening(port)
+    broadcaster = _broadcast(feed.path, f"udp://127.0.0.1:{port}?pkt_size=1316")
+    playlist = tmp_path / "hls" / "index.m3u8"
+    try:
+        deadline = time.monotonic() + 30
+        while not (playlist.exists() and len(m3u8.load(str(playlist)).segments) >= 3):
+            assert time.monotonic() < deadline and run.proc.poll() is None, "no live playlist appeared"
+            time.sleep(0.2)
+        sample = (SLOT["x"] + 0.05, SLOT["y"] + 0.05, SLOT["w"] - 0.1, SLOT["h"] - 0.1)
+        with serve(tmp_path / "hls") as server, PlayerBrowser(chromium, server, tmp_path, sample=sample) as browser:
+            first = browser.wait_for(lambda b: b["t"] > 0, timeout_s=20)
+            in_break = browser.wait_for(lambda b: b["ad_break"] == "scte35-9" and b["frame"], timeout_s=25)
+            later = browser.wait_for(lambda b: b["t"] >= in_break["t"] + 1 and b["ad_break"] == "scte35-9",
+                                     timeout_s=10)
+    finally:
+        broadcaster.kill()
+        broadcaster.wait()
+        code = run.finish()
+    assert code == 0, run.output
+    assert later["t"] > first["t"] and not later["errors"]
+    # a second into the break (well away from its edges) the slot shows magenta: the creative, not the picture
+    red, green, blue = (later["frame"][c] for c in "rgb")
+    assert red > 200 and blue > 200 and green < 60, later
