@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mediagrid.broadcast.feed import check_url
 from mediagrid.broadcast.hls import HlsSettings
 from mediagrid.broadcast.live_input import LiveInput, LiveSettings
 from mediagrid.config import AppConfig
@@ -12,7 +13,7 @@ from mediagrid.media.codecs import frame_layout, probe
 from mediagrid.media.compositor import Canvas
 from mediagrid.media.yuv import Colour, check_size
 from mediagrid.run_context import RunContext
-from mediagrid.operators.live import HlsSinkOp, LiveSourceOp
+from mediagrid.operators.live import HlsSinkOp, LiveSourceOp, TsSinkOp
 from mediagrid.operators.video import FileSinkOp, FileSourceOp, NullSinkOp, SyntheticSourceOp
 
 
@@ -89,6 +90,12 @@ def make_sink(app: Any, config: AppConfig, ctx: RunContext, stream: StreamFormat
         op = HlsSinkOp(app, settings=settings, live=stream.live, fps=stream.fps,
                        frame_size=(stream.width, stream.height), colour=stream.colour, app_name=config.app, **common)
         ctx.reports["hls"] = lambda: {"dir": str(sink.dir), **op.writer.counts.as_dict()}
+        return op
+    if sink.kind == "live":
+        op = TsSinkOp(app, url=check_url(sink.url, f"{config.path}: sink.url"), live=stream.live, fps=stream.fps,
+                      frame_size=(stream.width, stream.height), colour=stream.colour, codec=sink.codec,
+                      preset=sink.preset, **common)
+        ctx.reports["ts_out"] = lambda: {"url": sink.url, **vars(op.writer.counts)}
         return op
     if sink.kind == "file":
         return FileSinkOp(app, path=sink.path, fps=config.source.fps or stream.fps, codec=sink.codec,

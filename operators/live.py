@@ -14,6 +14,8 @@ from typing import Any
 from mediagrid.broadcast.files import write_atomically
 from mediagrid.broadcast.hls import HlsSettings, HlsWriter
 from mediagrid.broadcast.live_input import LiveInput, seconds
+from mediagrid.broadcast.program import EncoderSettings, ProgramEncoder
+from mediagrid.broadcast.ts_out import TsWriter
 from mediagrid.media import frames
 from mediagrid.media.codecs import RING, PlaneRing, frame_layout
 from mediagrid.media.yuv import empty, planes
@@ -163,3 +165,31 @@ class HlsSinkOp(FrameSinkOp):
     def stop(self) -> None:
         self.writer.close()
         self.write_status(live=False)
+
+
+class TsSinkOp(FrameSinkOp):
+    """Pushes frames as live MPEG-TS (:class:`~mediagrid.broadcast.ts_out.TsWriter`) with the live input's audio
+    and its SCTE-35 cues re-stamped."""
+
+    def __init__(self, fragment: Any, *args: Any, url: str, live: LiveInput | None, fps: float,
+                 frame_size: tuple[int, int], colour: Any, codec: str, preset: str, backend: Backend,
+                 **kwargs: Any) -> None:
+        feed = live.feed if live is not None else None
+        program = ProgramEncoder(EncoderSettings(codec, preset), fps=fps, width=frame_size[0], height=frame_size[1],
+                                 colour=colour, layout=frame_layout(backend), audio=feed.audio if feed else None,
+                                 audio_stream=feed.audio_stream if feed else None)
+        self.writer = TsWriter(url, program, live.passed_on if live is not None else None)
+        super().__init__(fragment, *args, backend=backend, **kwargs)
+
+    def start(self) -> None:
+        self.writer.open()
+
+    def deliver(self, frame: Any) -> None:
+        started = now_ns()
+        meta = self.metadata
+        self.writer.write(self.backend.to_host(frame), int(meta[frames.INDEX]), round(float(meta[frames.PTS]) * 90_000))
+        self.recorder.stage(ENCODE_STAGE, frames.item_id(meta), frames.deadline_of(meta), started,
+                            degraded=bool(meta[frames.DEGRADED]))
+
+    def stop(self) -> None:
+        self.writer.close()

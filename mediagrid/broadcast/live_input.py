@@ -6,6 +6,7 @@ of it and the outputs read its audio and breaks, so all of them agree on one fee
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -57,6 +58,8 @@ class LiveInput:
     book: BreakBook
     playout: Playout[Any]
     cue_outcomes: CueOutcomes = field(default_factory=CueOutcomes)
+    # every valid section, for an MPEG-TS output to pass on (re-stamped); the newest kept if none takes them
+    passed_on: deque[bytes] = field(default_factory=lambda: deque(maxlen=64))
 
     @classmethod
     def open(cls, settings: LiveSettings, layout: Layout) -> LiveInput:
@@ -83,6 +86,7 @@ class LiveInput:
                 self.cue_outcomes.last_corrupt = str(exc)
                 log.warning("%s: SCTE-35 section rejected: %s", self.settings.url, exc)
                 continue
+            self.passed_on.append(section)
             if cue is None:
                 self.cue_outcomes.ignored += 1
                 continue

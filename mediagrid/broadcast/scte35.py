@@ -204,6 +204,18 @@ def encode_time_signal(event_id: int, segmentation_type_id: int, *, splice_pts: 
     return _encode(command, [descriptor], pts_adjustment)
 
 
+def restamp(section: bytes, offset_ticks: int) -> bytes:
+    """The same section for a stream whose clock is ``offset_ticks`` ahead of the one it came in: only
+    pts_adjustment changes (the field exists for splicers that re-time a stream), the CRC is recomputed."""
+    parsed = ThreefiveCue()
+    parsed.bites = bytes(section)
+    parsed.decode()
+    adjusted = (_ticks(parsed.info_section.pts_adjustment) + offset_ticks) % PTS_MODULUS
+    parsed.info_section.pts_adjustment = _seconds(adjusted)
+    parsed.encode()
+    return bytes(parsed.bytes())
+
+
 def _encode(command: SpliceInsert | TimeSignal, descriptors: list, pts_adjustment: int) -> bytes:
     cue = ThreefiveCue()
     cue.command = command

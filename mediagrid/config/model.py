@@ -77,7 +77,7 @@ class SourceConfig:
 @dataclass(frozen=True)
 class SinkConfig:
     """Frame sink: ``"null"`` discards frames, ``"file"`` encodes them to ``path``, ``"hls"`` publishes live HLS
-    in ``dir``."""
+    in ``dir``, ``"live"`` pushes MPEG-TS to ``url``."""
 
     kind: str
     path: Path | None
@@ -86,6 +86,7 @@ class SinkConfig:
     dir: Path | None = None
     segment_s: float = 2.0
     window: int = 6
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def build_app_config(path: Path, data: Mapping[str, Any], raw: dict[str, Any]) -
             live=MappingProxyType(dict(source) if source["kind"] == "live" else {})) if source else None,
         sink=SinkConfig(kind=sink["kind"], path=_path(sink), codec=sink["codec"], preset=sink["preset"],
                         dir=path_of(sink["dir"]) if "dir" in sink else None, segment_s=float(sink["segment_s"]),
-                        window=int(sink["window"])) if sink else None,
+                        window=int(sink["window"]), url=sink.get("url")) if sink else None,
         sections=MappingProxyType({k: v for k, v in data.items() if k not in COMMON_SECTIONS}),
         raw=raw,
     )

@@ -347,3 +347,51 @@ def test_the_player_page_plays_the_live_output_and_shows_the_creative_in_the_bre
     # a second into the break (well away from its edges) the slot shows magenta: the creative, not the picture
     red, green, blue = (later["frame"][c] for c in "rgb")
     assert red > 200 and blue > 200 and green < 60, later
+
+
+@pytest.mark.parametrize("scheme", ["udp", "srt"])
+def test_mpeg_ts_out_carries_the_program_and_the_cue_re_stamped_for_its_clock(tmp_path, scheme) -> None:
+    """sink.kind live: the composited program pushed on as MPEG-TS (captured byte for byte by ffmpeg as the
+    receiver); the passed-on cue's splice time, on the output's clock, is the first frame carrying the creative."""
+    from mediagrid.broadcast.scte35 import parse_section  # noqa: PLC0415
+
+    feed = make_feed(tmp_path / "feed.ts", seconds=6, width=W, height=H, fps=FPS, cues=[break_at(5, 3.0, 1.0)])
+    out_port, capture = _free_udp_port(), tmp_path / "received.ts"
+    if scheme == "udp":
+        receive, send = f"udp://127.0.0.1:{out_port}?timeout=3000000", f"udp://127.0.0.1:{out_port}"
+    else:  # the receiver ends 3 s after the stream does
+        receive = f"srt://127.0.0.1:{out_port}?mode=listener&rw_timeout=3000000"
+        send = f"srt://127.0.0.1:{out_port}?mode=caller"
+    receiver = subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "data", "-i", receive,
+                                 "-map", "0", "-c", "copy", "-f", "data", str(capture)], stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not _udp_bound(out_port):
+        assert time.monotonic() < deadline, "the receiver never bound its port"
+        time.sleep(0.05)
+    config = _config(tmp_path, "udp://127.0.0.1:1")  # the source URL is set below, with its own port
+    data = json.loads(config.read_text())
+    in_port = _free_udp_port()
+    data["source"]["url"] = f"udp://127.0.0.1:{in_port}"
+    data["sink"] = {"kind": "live", "url": send}
+    config.write_text(json.dumps(data))
+    run = Run(tmp_path, config, 4.5)
+    run.wait_listening(in_port)
+    broadcaster = _broadcast(feed.path, f"udp://127.0.0.1:{in_port}?pkt_size=1316")
+    code = run.finish()
+    broadcaster.kill()
+    broadcaster.wait()
+    try:
+        receiver.wait(timeout=20)
+    finally:
+        receiver.kill()
+    assert code == 0, run.output
+    assert run.summary["ts_out"]["cues_passed"] == 1
+    with av.open(str(capture)) as container:
+        assert container.streams.audio, "the program audio was not passed on"
+        sections = [bytes(p) for p in container.demux(container.streams.data[0]) if p.size]
+    with av.open(str(capture)) as container:
+        pictures = [(f.pts, f.to_ndarray(format="yuv420p")) for f in container.decode(video=0)]
+    (cue,) = [parse_section(s) for s in sections]
+    first_creative = next(pts for pts, picture in pictures if _has_creative(picture))
+    assert cue.event_id == 5 and abs(cue.splice_pts - first_creative) <= 90_000 // FPS
+    assert len(pictures) >= 3 * FPS

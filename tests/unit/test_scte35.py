@@ -14,6 +14,7 @@ from mediagrid.broadcast.scte35 import (
     encode_splice_insert,
     encode_time_signal,
     parse_section,
+    restamp,
 )
 
 BREAK_STARTS = (0x22, 0x30, 0x32, 0x34, 0x36)
@@ -176,3 +177,11 @@ def test_invalid_cue_is_a_value_error_naming_its_reason():
 def test_encoders_refuse_what_threefive_would_write_wrong(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_restamp_moves_the_splice_time_by_the_offset_and_keeps_the_rest() -> None:
+    original = parse_section(encode_splice_insert(9, splice_pts=2**33 - 900, duration_s=30.0, pts_adjustment=100))
+    moved = parse_section(restamp(original.section, 1_000))  # across the 33-bit wrap
+    assert moved.splice_pts == (original.splice_pts + 1_000) % 2**33 == 200
+    assert (moved.kind, moved.event_id, moved.duration_s, moved.auto_return) == ("out", 9, 30.0, True)
+    assert parse_section(restamp(original.section, -1_000)).splice_pts == original.splice_pts - 1_000
