@@ -119,7 +119,7 @@ class HlsSinkOp(FrameSinkOp):
         feed = live.feed if live is not None else None
         self.writer = HlsWriter(settings, fps=fps, width=frame_size[0], height=frame_size[1], colour=colour,
                                 layout=frame_layout(backend), audio=feed.audio if feed else None,
-                                audio_stream=feed.audio_stream if feed else None)
+                                audio_format=feed.audio_format if feed else None)
         self._break = ""
         self._status_at = 0
         super().__init__(fragment, *args, backend=backend, **kwargs)
@@ -177,7 +177,7 @@ class TsSinkOp(FrameSinkOp):
         feed = live.feed if live is not None else None
         program = ProgramEncoder(EncoderSettings(codec, preset), fps=fps, width=frame_size[0], height=frame_size[1],
                                  colour=colour, layout=frame_layout(backend), audio=feed.audio if feed else None,
-                                 audio_stream=feed.audio_stream if feed else None)
+                                 audio_format=feed.audio_format if feed else None)
         self.writer = TsWriter(url, program, live.passed_on if live is not None else None)
         super().__init__(fragment, *args, backend=backend, **kwargs)
 

@@ -33,6 +33,7 @@ PTS_WRAP = 1 << 33
 SCHEMES = ("udp", "srt")
 SCTE35_TABLE_ID = 0xFC
 PROBE_BYTES = 32_768
+AUDIO_WAIT_S = 2.0  # after the first picture, for the first decodable audio packet
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,21 @@ class FeedFormat:
     fps: float
     colour: Colour
     has_audio: bool
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """What the outputs need to carry the feed's audio packets as they are: codec, rate and channel layout, learnt
+    by decoding the first packet (a short probe of a live feed often leaves them unknown)."""
+
+    codec: str
+    sample_rate: int
+    layout: str
+    samples: int  # per packet: the PTS of packets that carry none (a PES holds several) follow from it
+
+    @property
+    def packet_ticks(self) -> float:
+        return self.samples * PTS_HZ / self.sample_rate
 
 
 @dataclass(frozen=True)
@@ -124,17 +140,21 @@ class LiveFeed:
         self.url = settings.url
         self.counts = FeedCounts()
         self.frames: queue.Queue[FeedFrame] = queue.Queue(maxsize=settings.queue_frames)
-        self.audio: queue.Queue[Any] = queue.Queue(maxsize=2_000)
+        # (pts on the feed's unwrapped 90 kHz clock, packet): the packets go out as they came, never decoded
+        self.audio: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=2_000)
         self.cues: queue.Queue[tuple[bytes, int | None]] = queue.Queue(maxsize=256)
         # frames alive at once: the queue, the playout buffer, and those in the graph
         self._ring = PlaneRing(layout, settings.queue_frames + playout_frames + RING, self.url)
         self._format: FeedFormat | None = None
-        self.audio_stream: Any = None
+        self.audio_format: AudioFormat | None = None
+        self._audio_known = threading.Event()
         self._format_ready = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="live-feed", daemon=True)
         self._relay: subprocess.Popen[bytes] | None = None
         self._unwrap = PtsUnwrapper()
+        self._unwrap_audio = PtsUnwrapper()
+        self._audio_pts: float | None = None  # the latest audio packet's, unwrapped
         self._last_picture: Any = None
         self._lock = threading.Lock()
 
@@ -149,6 +169,9 @@ class LiveFeed:
             problem = self.counts.last_problem or "nothing arrived"
             raise MediaError(f"{self.url}: no video picture within {self.settings.connect_timeout_s:g} s "
                              f"(source.connect_timeout_s); last problem: {problem}")
+        if self._format.has_audio and not self._audio_known.wait(AUDIO_WAIT_S):
+            log.warning("%s: the audio could not be decoded within %g s; the outputs go without it", self.url,
+                        AUDIO_WAIT_S)
         return self._format
 
     def last_picture(self) -> Any:
@@ -210,10 +233,9 @@ class LiveFeed:
         video = container.streams.video[0]
         video.thread_type = "SLICE"
         audio = container.streams.audio[0] if container.streams.audio else None
-        if audio is not None and self.audio_stream is None:
-            self.audio_stream = audio  # its codec parameters: the outputs remux the audio packets
         data = list(container.streams.data)
         received = False
+        self._audio_pts = None  # a new connection times its audio afresh
         try:
             for packet in container.demux(*(s for s in (video, audio, *data) if s is not None)):
                 if self._stop.is_set():
@@ -221,7 +243,7 @@ class LiveFeed:
                 if packet.stream is video:
                     received |= self._decode(packet, video, audio is not None)
                 elif packet.stream is audio:
-                    self._put_audio(packet)
+                    self._put_audio(packet, audio)
                 elif packet.size:
                     self._put_cue(packet)
         except (av.error.FFmpegError, OSError) as exc:
@@ -270,9 +292,29 @@ class LiveFeed:
                 except queue.Empty:
                     pass
 
-    def _put_audio(self, packet: Any) -> None:
+    def _put_audio(self, packet: Any, stream: Any) -> None:
+        import av  # noqa: PLC0415
+
+        if self.audio_format is None:
+            try:
+                decoded = stream.codec_context.decode(packet)
+            except av.error.FFmpegError:
+                decoded = []
+            if decoded:
+                first = decoded[0]
+                self.audio_format = AudioFormat(stream.codec_context.name, first.sample_rate, first.layout.name,
+                                                first.samples)
+                self._audio_known.set()
+        if packet.pts is not None:
+            self._audio_pts = self._unwrap_audio(int(packet.pts * packet.time_base * PTS_HZ))
+        elif self._audio_pts is not None and self.audio_format is not None:
+            # the demuxer times only a PES's first frame when a short probe left the stream's rate unknown
+            self._audio_pts += self.audio_format.packet_ticks
+        else:
+            self.counts.packets_without_pts += 1
+            return
         self.counts.audio_packets += 1
-        self._offer(self.audio, packet)
+        self._offer(self.audio, (round(self._audio_pts), packet))
 
     def _put_cue(self, packet: Any) -> None:
         section = bytes(packet)
@@ -283,8 +325,8 @@ class LiveFeed:
         self._offer(self.cues, (section, pts))
 
     def _problem(self, text: str) -> None:
-        if text != self.counts.last_problem:
-            log.warning("%s: %s", self.url, text)
+        if text != self.counts.last_problem:  # before the first connection it is waiting for the broadcaster
+            log.log(logging.WARNING if self.counts.connects else logging.INFO, "%s: %s", self.url, text)
         self.counts.last_problem = text
 
     def _stop_relay(self) -> None:

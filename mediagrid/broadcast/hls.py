@@ -5,7 +5,9 @@ Every segment starts with an IDR picture that this writer asks the encoder for (
 break's first and last frame), so a segment is independently decodable and a break starts a segment exactly on its
 splice frame. Segments are separate files muxed with ``mpegts_copyts``: timestamps run on across segments as if
 they were one stream. The program audio goes into the segment that holds the video of the same instant
-(:mod:`mediagrid.broadcast.program`).
+(:mod:`mediagrid.broadcast.program`). A broadcaster's multiplexer may send the audio up to ~0.7 s after the video
+of the same instant, so a finished segment stays open for its audio until the next packet belongs to a later one
+(or ``AUDIO_LAG_S`` of output has passed) before it is closed and listed.
 
 A frame counts as *published* when the playlist that lists its segment has been replaced on disk: the time from
 its arrival on the feed to that moment is the glass-to-glass figure in the run summary.
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from mediagrid.broadcast.feed import AudioFormat
 from mediagrid.broadcast.playlist import AdBreakError, MediaPlaylist, Segment
 from mediagrid.broadcast.program import EncoderSettings, ProgramEncoder, mux
 from mediagrid.errors import MediaError
@@ -30,6 +33,7 @@ from mediagrid.runtime.clock import NS_PER_S, now_ns
 
 log = logging.getLogger(__name__)
 
+AUDIO_LAG_S = 1.0  # longest wait for a finished segment's audio, in output time
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,11 @@ class WallClock:
 
 class HlsWriter:
     """Encodes frames and publishes segments; owned by one operator (not thread-safe). ``audio`` is a queue of the
-    feed's audio packets and ``audio_stream`` the feed's audio stream (its codec parameters), or None."""
+    feed's audio packets and ``audio_format`` their parameters, or None."""
 
     def __init__(self, settings: HlsSettings, *, fps: float, width: int, height: int, colour: Colour,
-                 layout: Layout, audio: queue.Queue[Any] | None = None, audio_stream: Any = None) -> None:
+                 layout: Layout, audio: queue.Queue[tuple[int, Any]] | None = None,
+                 audio_format: AudioFormat | None = None) -> None:
         self.settings = settings
         self.counts = HlsCounts()
         self.clock = WallClock()
@@ -91,8 +96,9 @@ class HlsWriter:
         self._segment_frames = max(round(settings.segment_s * fps), 1)
         self.program = ProgramEncoder(EncoderSettings(settings.codec, settings.preset, 4 * self._segment_frames),
                                       fps=fps, width=width, height=height, colour=colour, layout=layout,
-                                      audio=audio, audio_stream=audio_stream)
+                                      audio=audio, audio_format=audio_format)
         self._segment: _OpenSegment | None = None
+        self._closing: _OpenSegment | None = None  # finished, waiting for the last of its audio
         self._next_number = 0
         self._cut_next = False
 
@@ -116,10 +122,13 @@ class HlsWriter:
         segment = self._segment
         mux(segment.container, segment.video, self.program.encode(frame, index, feed_pts, key=cut))
         segment.frames += 1
+        segment.end_pts = self.program.out_pts(index + 1)
         segment.arrivals.append(arrival_ns)
         self.counts.frames += 1
-        if segment.audio is not None:
-            mux(segment.container, segment.audio, self.program.audio_until(self.program.out_pts(index + 1)))
+        if self._closing is not None:
+            self._take_late_audio(final=segment.frames >= self._fps * AUDIO_LAG_S)
+        if self._closing is None and segment.audio is not None:
+            mux(segment.container, segment.audio, self.program.audio_until(segment.end_pts))
 
     def break_started(self, break_id: str, origin_ns: int, planned_duration_s: float | None,
                       scte35_hex: str | None) -> None:
@@ -143,6 +152,7 @@ class HlsWriter:
         if self._segment is not None:
             mux(self._segment.container, self._segment.video, self.program.flush())
         self._finish_segment()
+        self._take_late_audio(final=True)
         self.playlist.close(ended=True)
         self.program.close()
         self.counts.audio_packets, self.counts.audio_dropped = self.program.audio_packets, self.program.audio_dropped
@@ -161,9 +171,27 @@ class HlsWriter:
         return _OpenSegment(name, container, video, audio, self.clock.at(origin_ns))
 
     def _finish_segment(self) -> None:
+        """The current segment is complete in video; it is listed once its audio is in too."""
         segment, self._segment = self._segment, None
         if segment is None:
             return
+        self._take_late_audio(final=True)  # a segment shorter than the audio lag: its predecessor goes as it is
+        if segment.audio is not None and segment.frames:
+            self._closing = segment
+            self._take_late_audio(final=False)
+        else:
+            self._publish(segment)
+
+    def _take_late_audio(self, *, final: bool) -> None:
+        segment = self._closing
+        if segment is None:
+            return
+        mux(segment.container, segment.audio, self.program.audio_until(segment.end_pts))
+        if final or self.program.audio_taken_until(segment.end_pts):
+            self._closing = None
+            self._publish(segment)
+
+    def _publish(self, segment: _OpenSegment) -> None:
         segment.container.close()
         if not segment.frames:
             return
@@ -182,4 +210,5 @@ class _OpenSegment:
     audio: Any
     started_at: datetime
     frames: int = 0
+    end_pts: int = 0  # output PTS just after its last frame
     arrivals: list[int] = field(default_factory=list)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from mediagrid.broadcast.feed import AudioFormat
 from mediagrid.media.yuv import Colour, Layout
 
 PTS_HZ = 90_000
@@ -37,7 +38,8 @@ class ProgramEncoder:
     """libx264/libx265 at zero latency (one packet out per frame in), IDRs only where asked, plus the audio."""
 
     def __init__(self, settings: EncoderSettings, *, fps: float, width: int, height: int, colour: Colour,
-                 layout: Layout, audio: queue.Queue[Any] | None = None, audio_stream: Any = None) -> None:
+                 layout: Layout, audio: queue.Queue[tuple[int, Any]] | None = None,
+                 audio_format: AudioFormat | None = None) -> None:
         self.settings = settings
         self.rate = Fraction(fps).limit_denominator(1001)
         self.width, self.height = width, height
@@ -45,13 +47,15 @@ class ProgramEncoder:
         self.layout = layout
         self.ticks_per_frame = PTS_HZ / float(self.rate)
         self.audio_packets = 0
-        self.audio_dropped = 0  # packets more than a second older than the video being written
-        self._audio = audio if audio_stream is not None else None
-        self._audio_stream = audio_stream
+        self.audio_dropped = 0  # packets more than two seconds older than the video being written
+        self._audio = audio if audio_format is not None else None
+        self._next_audio: tuple[int, Any] | None = None  # taken from the queue, not due yet
+        self._audio_format = audio_format
         self._box: Any = None
         self._video: Any = None
         self._audio_template: Any = None
         self._offset_ticks: int | None = None  # output PTS - feed PTS, from the latest video frame
+        self._first_out_pts: int | None = None  # the program starts with its first frame: earlier audio is cut
 
     def open(self) -> None:
         """Start the encoder now, before the first frame (which would otherwise pay for it)."""
@@ -66,8 +70,9 @@ class ProgramEncoder:
         gop = f"keyint={self.settings.keyint}:min-keyint=1:scenecut=0"  # no scene-cut or periodic extras
         stream.options = {"preset": self.settings.preset, "tune": "zerolatency", "forced-idr": "1",
                           "x264-params" if self.settings.codec == "h264" else "x265-params": gop}
-        if self._audio_stream is not None:
-            self._audio_template = self._box.add_stream_from_template(self._audio_stream)
+        if self._audio_format is not None:  # a stream with the feed's audio parameters, for the outputs to copy
+            fmt = self._audio_format
+            self._audio_template = self._box.add_stream(fmt.codec, rate=fmt.sample_rate, layout=fmt.layout)
         self._box.start_encoding()
         self._video = stream
 
@@ -96,29 +101,45 @@ class ProgramEncoder:
         if key:
             picture.pict_type = av.video.frame.PictureType.I
         self._offset_ticks = out_pts - feed_pts
+        if self._first_out_pts is None:
+            self._first_out_pts = out_pts
         return list(self._video.encode(picture))
 
     def audio_until(self, until_out_pts: int) -> Iterator[Any]:
-        """The feed's audio packets up to ``until_out_pts`` (and the first one past it), on the output's clock."""
+        """The feed's audio packets that start before ``until_out_pts``, on the output's clock."""
         if self._audio is None or self._offset_ticks is None:
             return
         while True:
-            try:
-                packet = self._audio.get_nowait()
-            except queue.Empty:
+            if self._next_audio is None:
+                try:
+                    self._next_audio = self._audio.get_nowait()
+                except queue.Empty:
+                    return
+            feed_pts, packet = self._next_audio
+            ticks = feed_pts + self._offset_ticks
+            if ticks >= until_out_pts:
                 return
-            if packet.pts is None:
-                continue
-            ticks = int(packet.pts * packet.time_base * PTS_HZ) + self._offset_ticks
+            self._next_audio = None
             if ticks < until_out_pts - 2 * PTS_HZ:  # well behind the video: the feed's audio ran late
                 self.audio_dropped += 1
+                continue
+            if ticks < self._first_out_pts:  # before the program's first picture
                 continue
             packet.pts = packet.dts = ticks
             packet.time_base = _TICKS
             self.audio_packets += 1
             yield packet
-            if ticks >= until_out_pts:
-                return
+
+    def audio_taken_until(self, until_out_pts: int) -> bool:
+        """Whether every audio packet before ``until_out_pts`` has been handed out: the next one is already later."""
+        if self._next_audio is None and self._audio is not None:
+            try:
+                self._next_audio = self._audio.get_nowait()
+            except queue.Empty:
+                return False
+        if self._next_audio is None or self._offset_ticks is None:
+            return self._audio is None
+        return self._next_audio[0] + self._offset_ticks >= until_out_pts
 
     def flush(self) -> list[Any]:
         return list(self._video.encode(None)) if self._video is not None else []

@@ -136,13 +136,13 @@ def _live_run(tmp: Path, feed: FeedInfo, *, scheme: str = "udp", app: str = "ad_
     return run
 
 
-def _segments(run: Run) -> list[tuple[m3u8.Segment, list[np.ndarray], list[int], int]]:
-    """Each listed segment with its decoded pictures (I420), their PTS, and its audio packet count."""
+def _segments(run: Run) -> list[tuple[m3u8.Segment, list[np.ndarray], list[int], list[int]]]:
+    """Each listed segment with its decoded pictures (I420), their PTS, and its audio packets' PTS."""
     out = []
     for segment in run.playlist.segments:
         with av.open(str(run.tmp / "hls" / segment.uri)) as container:
-            audio = sum(1 for p in container.demux(container.streams.audio[0]) if p.size) \
-                if container.streams.audio else 0
+            audio = [int(p.pts) for p in container.demux(container.streams.audio[0]) if p.size] \
+                if container.streams.audio else []
         with av.open(str(run.tmp / "hls" / segment.uri)) as container:
             pictures = [(f.to_ndarray(format="yuv420p"), f.pts) for f in container.decode(video=0)]
         out.append((segment, [p for p, _ in pictures], [t for _, t in pictures], audio))
@@ -197,12 +197,17 @@ def test_hls_segments_are_continuous_and_carry_the_program_audio(udp_run) -> Non
     run, _ = udp_run
     segments = _segments(run)
     step = 90_000 // FPS
-    for (_, pictures, pts, audio), (_, _, next_pts, _) in zip(segments, segments[1:]):
+    aac_packet = 1024 * 90_000 // 48_000  # ticks of one AAC frame of the test feed's 48 kHz tone
+    for (segment, pictures, pts, audio), (_, _, next_pts, _) in zip(segments, segments[1:]):
         assert pts == list(range(pts[0], pts[0] + step * len(pictures), step))  # no hole inside a segment
         assert next_pts[0] == pts[-1] + step  # and none between segments
-        assert audio > 0
+        # the audio of the same instant, all of it: as many packets as the segment lasts, starting with its video
+        assert abs(len(audio) - segment.duration * 90_000 / aac_packet) <= 1.5, (segment.uri, len(audio))
+        assert pts[0] <= audio[0] < pts[0] + aac_packet and audio[-1] < next_pts[0], segment.uri
     pdts = [s.current_program_date_time for s, *_ in segments]
-    assert all(b - a == timedelta(seconds=s.duration) for a, b, (s, *_) in zip(pdts, pdts[1:], segments))
+    millisecond = timedelta(milliseconds=1)  # both are written to the millisecond
+    assert all(abs(b - a - timedelta(seconds=s.duration)) <= millisecond
+               for a, b, (s, *_) in zip(pdts, pdts[1:], segments))
 
 
 def test_the_summary_counts_cues_and_reports_glass_to_glass_latency(udp_run) -> None:
