@@ -108,11 +108,17 @@ def _program_path(config: AppConfig, out_dir: Path) -> Path | None:
     """The MP4's path: the sink's, none for a null sink, else PROGRAM_FILE in the run directory."""
     if config.sink is None:
         return out_dir / PROGRAM_FILE
+    if config.sink.kind in ("hls", "live"):
+        raise UsageError(f"sink.kind {config.sink.kind} is not supported by live_translation yet: its program is "
+                         "written as a file (sink.kind file) or not at all (null)")
     return config.sink.path if config.sink.kind == "file" else None
 
 
 def _source_media(config: AppConfig, own: dict[str, Any], out_dir: Path) -> Path:
     source = config.source
+    if source.kind == "live":
+        raise UsageError("source.kind live is not supported by live_translation yet: it reads a file "
+                         "(source.kind file) or makes a synthetic speech clip (source.kind synthetic)")
     if source.loop:
         raise UsageError("source.loop is not supported by live_translation: a looped file would repeat its "
                          "timestamps; give a file as long as the run")

@@ -6,10 +6,11 @@ the clip's first video frame, because ffmpeg's muxer starts PTS near 1.4 s rathe
 
     python -m mediagrid.broadcast.test_feed feed.ts --seconds 30 --size 1280x720 --fps 60 --break 10:5 --break 20:4
 
-and then, as the broadcaster (``-re`` paces it in real time; the cues travel on as a private data stream):
+and then, as the broadcaster (``-re`` paces it in real time; the cues travel on as a private data stream, which
+is silent between cues: without a small ``-max_interleave_delta`` ffmpeg holds the other streams back for it):
 
-    ffmpeg -re -i feed.ts -map 0 -c copy -f mpegts "udp://127.0.0.1:5000?pkt_size=1316"
-    ffmpeg -re -i feed.ts -map 0 -c copy -f mpegts "srt://127.0.0.1:6000?mode=caller"
+    ffmpeg -re -i feed.ts -map 0 -c copy -max_interleave_delta 200000 -f mpegts "udp://127.0.0.1:5000?pkt_size=1316"
+    ffmpeg -re -i feed.ts -map 0 -c copy -max_interleave_delta 200000 -f mpegts "srt://127.0.0.1:6000?mode=caller"
 """
 from __future__ import annotations
 
@@ -102,6 +103,8 @@ def make_feed(path: Path, *, seconds: float, width: int, height: int, fps: int, 
         raise UsageError(f"test feed: need at least one frame and an even, positive size; got {seconds} s at "
                          f"{fps} fps, {width}x{height}")
     keyframes = _keyframes(cues, last=math.ceil(frames / fps) - 1)
+    path = path.resolve()  # the injector runs in a scratch directory
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mediagrid-feed-") as scratch:
         clip = Path(scratch) / "clip.ts" if cues else path
         _encode_clip(clip, frames=frames, width=width, height=height, fps=fps, audio=audio)
@@ -206,12 +209,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mediagrid.broadcast.test_feed", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", type=Path)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the clip (default 30)")
     parser.add_argument("--size", type=_size, default=(1280, 720), help="WIDTHxHEIGHT (default 1280x720)")
-    parser.add_argument("--fps", type=int, default=60)
+    parser.add_argument("--fps", type=int, default=60, help="frame rate (default 60)")
     parser.add_argument("--break", dest="breaks", type=_break, action="append", default=[], metavar="AT:SECONDS",
                         help="an ad break AT seconds into the clip, SECONDS long (returns by itself); repeatable")
-    parser.add_argument("--no-audio", dest="audio", action="store_false")
+    parser.add_argument("--no-audio", dest="audio", action="store_false", help="video and cues only")
     args = parser.parse_args(argv)
     cues = [break_at(event_id, at, duration) for event_id, (at, duration) in enumerate(args.breaks, start=1)]
     try:

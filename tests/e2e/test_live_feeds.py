@@ -400,3 +400,15 @@ def test_mpeg_ts_out_carries_the_program_and_the_cue_re_stamped_for_its_clock(tm
     first_creative = next(pts for pts, picture in pictures if _has_creative(picture))
     assert cue.event_id == 5 and abs(cue.splice_pts - first_creative) <= 90_000 // FPS
     assert len(pictures) >= 3 * FPS
+
+
+@pytest.mark.parametrize("override", ['source={kind: live, url: "udp://127.0.0.1:5999"}',
+                                      "sink={kind: hls, dir: out/never}"])
+def test_live_translation_refuses_live_io_clearly(tmp_path, override) -> None:
+    """Live feeds and HLS are the video apps' for now: live_translation says so instead of quietly using a file."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mediagrid.cli", "run", str(REPO / "configs" / "live_translation.yaml"), "--out",
+         str(tmp_path / "run"), "--no-progress", "--set", override], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "HOLOSCAN_LOG_LEVEL": "ERROR"})
+    assert result.returncode == 2, result.stderr
+    assert "not supported by live_translation yet" in result.stderr
