@@ -6,9 +6,11 @@ from typing import Any
 
 from mediagrid.metrics.recorder import END_TO_END
 from mediagrid.report import compare as rules
+from mediagrid.report import live as live_rules
 from mediagrid.report import verdict as traffic_light
 from mediagrid.report.compare import Comparison, SeriesDelta
 from mediagrid.report.formatting import DASH, duration, ms, rate, series_label, signed_ms, signed_pp
+from mediagrid.report.live import LiveReport
 from mediagrid.report.run import RunReport
 
 SERIES_HEADER = ("series", "count", "met", "degraded", "dropped", "missed", "miss rate",
@@ -54,10 +56,24 @@ def run_markdown(report: RunReport) -> str:
     counters = [str(kafka[k]) for k in ("consumed", "produced", "dead_lettered", "committed")]
     lines += ["", "## Kafka", "", table(("consumed", "produced", "dead-lettered", "committed", "lag"),
                                         [[*counters, str(kafka.get("lag", DASH))]])]
+    if report.live is not None:
+        lines += live_section(report.live)
     if report.snapshots:
         lines += ["", "## Snapshots", "", *(f"- `{p.name}`" for p in report.snapshots)]
     lines += ["", "---", "", f"RunVerdict rule: {traffic_light.RULE}.", "", report.events_note()]
     return "\n".join(lines) + "\n"
+
+
+def live_section(live: LiveReport) -> list[str]:
+    """The "Live feed" section: what was read and written, its warnings (or that there are none), one table per
+    group with each flagged number in bold, and the rule that flags them."""
+    found = live.warnings
+    lines = ["", "## Live feed", "", *(f"- {about}" for about in live.about), ""]
+    lines += [f"> **{len(found)} warning(s):**", *(f"> - {w}" for w in found)] if found else ["No warnings."]
+    for group in live.groups:
+        values = [f"**{f.value}**" if f.warning else f.value for f in group.figures]
+        lines += ["", f"**{group.title}**", "", table((f.label for f in group.figures), [values])]
+    return [*lines, "", f"Live feed rule: {live_rules.RULE}."]
 
 
 def comparison_table(comparison: Comparison) -> str:

@@ -16,9 +16,11 @@ from typing import Any
 
 from mediagrid.metrics.recorder import END_TO_END
 from mediagrid.report import compare as rules
+from mediagrid.report import live as live_rules
 from mediagrid.report import verdict as traffic_light
 from mediagrid.report.compare import Comparison
 from mediagrid.report.formatting import DASH, duration, ms, rate, series_label, signed_ms, signed_pp
+from mediagrid.report.live import LiveReport
 from mediagrid.report.payload import payload
 from mediagrid.report.run import RunReport
 
@@ -64,6 +66,8 @@ def render(report: RunReport, comparison: Comparison | None = None, base: RunRep
         _card("Kafka", "Messages this run consumed, produced, committed and dead-lettered.", "kafka", wide=True),
         _numbers(report),
     ]
+    if report.live is not None:
+        parts.append(_live(report.live))
     if report.snapshots:
         parts.append(_snapshots(report.snapshots))
     parts += [
@@ -139,10 +143,30 @@ def _numbers(report: RunReport) -> str:
            f"{_table(header, rows)}</section>"
 
 
+def _status(count: int, noun: str, none: str) -> str:
+    """The big line on top of a card that judges: how many problems were found, or that there were none."""
+    if not count:
+        return f'<div class="status ok">{escape(none)}</div>'
+    return f'<div class="status bad">{count} {escape(noun)}{"s" if count != 1 else ""}</div>'
+
+
+def _live(live: LiveReport) -> str:
+    """The Live feed card: the warnings on top (an operator reads those first), then one table per group."""
+    found = live.warnings
+    about = "<br>".join(escape(a) for a in live.about)
+    tables = "".join(f"<h3>{escape(g.title)}</h3>" + _table(
+        [f.label for f in g.figures], [("", [("bad" if f.warning else "", f.value) for f in g.figures])])
+        for g in live.groups)
+    items = "".join(f"<li>{escape(w)}</li>" for w in found)
+    return (f'<section class="card wide" id="live"><h2>Live feed</h2><p class="hint">{about}</p>'
+            f"{_status(len(found), 'warning', 'No warnings')}"
+            + (f'<ul class="plain">{items}</ul>' if items else "")
+            + f'{tables}<p class="hint">Rule: {escape(live_rules.RULE)}.</p></section>')
+
+
 def _comparison(comparison: Comparison, base: RunReport, new: RunReport) -> str:
     found = comparison.regressions
-    status = (f'<div class="status bad">{len(found)} regression{"s" if len(found) != 1 else ""}</div>' if found
-              else '<div class="status ok">No regressions</div>')
+    status = _status(len(found), "regression", "No regressions")
     rows = []
     for d in comparison.rows:
         b, n = d.base or {}, d.new or {}

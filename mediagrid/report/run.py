@@ -7,6 +7,7 @@ from typing import Any
 
 from mediagrid.metrics.recorder import END_TO_END
 from mediagrid.report.events import Events, read_events
+from mediagrid.report.live import LiveReport, live_report
 from mediagrid.report.rundir import EVENTS, RunDir, load_run
 from mediagrid.report.verdict import RunVerdict, verdict
 
@@ -17,6 +18,7 @@ class RunReport:
     events: Events | None
     verdict: RunVerdict
     stage_order: list[str]  # pipeline order where events show it, else by name
+    live: LiveReport | None = None  # the live feed's section; None for a run that read and wrote no live stream
 
     @property
     def path(self) -> Path:
@@ -50,4 +52,5 @@ def analyse(path: Path) -> RunReport:
     seen = events.stage_order if events is not None else []
     stages = run.summary["stages"]
     order = [s for s in seen if s in stages] + sorted(s for s in stages if s not in seen)
-    return RunReport(run=run, events=events, verdict=verdict(run.summary["end_to_end"]), stage_order=order)
+    return RunReport(run=run, events=events, verdict=verdict(run.summary["end_to_end"]), stage_order=order,
+                     live=live_report(run.summary))

@@ -301,3 +301,97 @@ def test_page_assets_ship_with_the_package() -> None:
     """report.html inlines these; a wheel without them (missing package-data) must fail here."""
     assets = files("mediagrid.report") / "assets"
     assert (assets / "report.js").read_text().strip() and (assets / "report.css").read_text().strip()
+
+
+LIVE_SUMMARY = Path(__file__).resolve().parents[1] / "data" / "live_summary.json"
+
+
+def make_live_run(out: Path, **changes: dict) -> Path:
+    """The planned run of :func:`make_run` with the live sections of a real ad insertion run (UDP feed in, HLS
+    out, one SCTE-35 avail filled by the fallback creative); ``changes`` overrides keys inside those sections."""
+    make_run(out)
+    summary = json.loads((out / "summary.json").read_text())
+    live = json.loads(LIVE_SUMMARY.read_text())
+    summary.update({key: live[key] for key in ("live", "hls", "ads")})
+    for section, values in changes.items():
+        target = summary
+        for name in section.split("."):
+            target = target[name]
+        target.update(values)
+    (out / "summary.json").write_text(json.dumps(summary))
+    return out
+
+
+def md_group(markdown: str, title: str) -> tuple[str, str]:
+    """The header and the values row of one group table of the Live feed section."""
+    lines = markdown.splitlines()
+    start = lines.index(f"**{title}**")
+    return lines[start + 2], lines[start + 4]
+
+
+def test_live_section_has_the_feed_numbers(tmp_path: Path) -> None:
+    run = make_live_run(tmp_path / "live")
+    html_path, md_path, _ = write_report(run)
+    md = md_path.read_text()
+    assert "## Live feed" in md and md.index("## Kafka") < md.index("## Live feed")
+    assert "- feed udp://127.0.0.1:5000 · 1280×720 · 60 fps · with audio" in md and "- HLS into out/hls" in md
+    assert "- last feed problem: cannot open the feed" in md
+    assert md_group(md, "Feed") == ("| frames | audio packets | reconnects | read errors | decode errors | overrun |",
+                                    "| 1,541 | 1,200 | 1 | 0 | 0 | 0 |")  # a retry before the first connect: fine
+    assert md_group(md, "Play-out") == ("| played | late skipped | stand-ins | gaps | discontinuities |",
+                                        "| 1,501 | **4** | 0 | 0 | 0 |")
+    assert md_group(md, "SCTE-35 cues") == ("| opened |", "| 1 |")  # outcomes that did not happen are left out
+    assert md_group(md, "Ad avails") == ("| filled | decided | fallback | unfilled | frames in avails |",
+                                         "| 1 of 1 | 0 | 1 | 0 | 300 |")
+    assert md_group(md, "HLS output") == (
+        "| segments | frames | audio packets | audio dropped | break signals | break errors |",
+        "| 14 | 1,501 | 1,172 | 0 | 2 | 0 |")
+    assert md_group(md, "Glass to glass") == ("| p50 ms | p99 ms | max ms |", "| 1085.800 | 2102.500 | 2156.600 |")
+    assert "> **1 warning(s):**\n> - play-out late skipped: 4 (pictures passed over" in md
+    html = html_path.read_text()
+    assert '<section class="card wide" id="live"><h2>Live feed</h2>' in html
+    assert '<div class="status bad">1 warning</div>' in html and '<td class="bad">4</td>' in html
+    assert "<h3>MPEG-TS output</h3>" not in html  # an HLS run has no MPEG-TS output
+
+
+def test_live_section_flags_what_went_wrong_on_air(tmp_path: Path) -> None:
+    run = make_live_run(tmp_path / "live", **{
+        "live.feed": {"connects": 3, "reconnects": 4}, "live.playout": {"late_skipped": 0, "stand_ins": 90, "gaps": 1},
+        "live.cues": {"corrupt": 2, "last_corrupt": "CRC-32 mismatch", "closed": 1, "repeated": 3},
+        "hls": {"audio_dropped": 5}, "ads.avails": {"unfilled": 1}})
+    html_path, md_path, _ = write_report(run)
+    md = md_path.read_text()
+    assert md_group(md, "Feed")[1] == "| 1,541 | 1,200 | **4** | 0 | 0 | 0 |"
+    assert md_group(md, "Play-out")[1] == "| 1,501 | 0 | **90** | **1** | 0 |"
+    assert md_group(md, "SCTE-35 cues") == ("| opened | repeated | closed | corrupt |", "| 1 | 3 | 1 | **2** |")
+    assert md_group(md, "Ad avails")[1] == "| 1 of 2 | 0 | 1 | **1** | 300 |"
+    assert md_group(md, "HLS output")[1] == "| 14 | 1,501 | 1,172 | **5** | 2 | 0 |"
+    warnings = [line.removeprefix("> - ") for line in md.splitlines() if line.startswith("> - ")]
+    assert [w.split(" (")[0] for w in warnings] == [
+        "feed reconnects: 4", "play-out stand-ins: 90", "play-out gaps: 1", "SCTE-35 corrupt: 2",
+        "ad avails unfilled: 1", "HLS audio dropped: 5"]
+    assert "lost 2 time(s) after connecting" in warnings[0] and warnings[3].endswith("; last: CRC-32 mismatch)")
+    assert "> **6 warning(s):**" in md
+    html = html_path.read_text()
+    assert '<div class="status bad">6 warnings</div>' in html
+    assert all(f'<td class="bad">{n}</td>' in html for n in ("4", "90", "2", "5"))
+    assert "<li>play-out stand-ins: 90 (held pictures or slates" in html
+
+
+def test_live_section_of_an_mpeg_ts_output_without_ads(tmp_path: Path) -> None:
+    run = make_live_run(tmp_path / "live", **{"live.playout": {"late_skipped": 0}})
+    summary = json.loads((run / "summary.json").read_text())
+    del summary["hls"], summary["ads"]
+    summary["ts_out"] = {"url": "udp://127.0.0.1:5002", "frames": 1501, "cues_passed": 1, "cues_unplaced": 0}
+    (run / "summary.json").write_text(json.dumps(summary))
+    html_path, md_path, _ = write_report(run)
+    md = md_path.read_text()
+    assert md_group(md, "MPEG-TS output") == ("| frames | cues passed | cues unplaced |", "| 1,501 | 1 | 0 |")
+    assert "- MPEG-TS to udp://127.0.0.1:5002" in md and "No warnings." in md
+    assert "**Ad avails**" not in md and "**HLS output**" not in md and "**Glass to glass**" not in md
+    assert '<div class="status ok">No warnings</div>' in html_path.read_text()
+
+
+def test_file_runs_have_no_live_section(run: Path) -> None:
+    html_path, md_path, _ = write_report(run)
+    assert "Live feed" not in md_path.read_text() and 'id="live"' not in html_path.read_text()

@@ -72,3 +72,43 @@ def test_a_stage_is_judged_by_its_own_items_budget():
     assert summary["end_to_end"]["deadline_ms"] == 20.0
     assert summary["stages"]["composite"]["deadline_ms"] == 20.0
     assert summary["stages"]["telemetry"]["deadline_ms"] == 1000.0 and summary["stages"]["telemetry"]["met"] == 1
+
+
+LIVE_SUMMARY = Path(__file__).resolve().parents[1] / "data" / "live_summary.json"
+
+
+def test_live_run_sections_match_the_schema():
+    """A live run's summary (trimmed from a real ad insertion run: UDP feed in, HLS out) validates, and so does
+    one with an MPEG-TS output and a feed that never published a frame (null glass-to-glass percentiles)."""
+    summary = json.loads(LIVE_SUMMARY.read_text())
+    jsonschema.validate(summary, SCHEMA)
+    summary["ts_out"] = {"url": "udp://127.0.0.1:5002", "frames": 10, "cues_passed": 1, "cues_unplaced": 0}
+    summary["hls"]["glass_to_glass"] = {"p50_ms": None, "p99_ms": None, "max_ms": None}
+    jsonschema.validate(summary, SCHEMA)
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("hls", "glass_to_glass", "p50_ms"), "1085.8"),  # a string where a latency belongs
+    (("hls", "segment_count"), 14),  # a key the writer never writes
+    (("live", "playout", "stand_ins"), -1),
+    (("live", "cues", "corrupt"), 1.5),
+    (("live", "format", "fps"), 0),
+    (("ts_out",), {"url": "udp://127.0.0.1:5002", "frames": 10}),  # cue counts missing
+    (("ads", "avails", "filled"), 1),
+])
+def test_malformed_live_sections_are_rejected(path, value):
+    summary = json.loads(LIVE_SUMMARY.read_text())
+    *parents, key = path
+    target = summary
+    for name in parents:
+        target = target[name]
+    target[key] = value
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(summary, SCHEMA)
+
+
+def test_live_sections_need_every_count():
+    summary = json.loads(LIVE_SUMMARY.read_text())
+    del summary["live"]["feed"]["reconnects"]
+    with pytest.raises(jsonschema.ValidationError, match="'reconnects' is a required property"):
+        jsonschema.validate(summary, SCHEMA)
