@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,30 +25,13 @@ from PIL import Image
 from mediagrid.broadcast.scte35 import encode_splice_insert
 from mediagrid.broadcast.test_feed import CueAt, FeedInfo, break_at, corrupt_at, make_feed
 from tests.conftest import REPO
+from tests.e2e.live_harness import Run, broadcast, free_udp_port, read_segments, udp_bound
 
 pytestmark = [pytest.mark.slow]
 
 W, H, FPS = 320, 180, 30
 FRAME = timedelta(seconds=1 / FPS)
 SLOT = {"x": 0.0, "y": 0.0, "w": 0.5, "h": 0.5}  # the top-left quarter
-
-
-def _udp_bound(port: int) -> bool:
-    """Whether a UDP socket is bound to ``port`` on this machine (the receiver is ready for the broadcaster)."""
-    for table in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        if any(int(line.split()[1].rsplit(":", 1)[1], 16) == port for line in lines):
-            return True
-    return False
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(tmp: Path, url: str, *, app: str = "ad_insertion", source: dict | None = None) -> Path:
@@ -73,80 +55,21 @@ def _config(tmp: Path, url: str, *, app: str = "ad_insertion", source: dict | No
     return path
 
 
-def _broadcast(feed: Path, url: str, *extra: str) -> subprocess.Popen[bytes]:
-    """ffmpeg as the broadcaster: real time, every stream copied. A small max_interleave_delta, because the SCTE-35
-    stream is silent between cues and ffmpeg would otherwise hold the other streams back waiting for it."""
-    return subprocess.Popen(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re", *extra,
-                             "-i", str(feed), "-map", "0", "-c", "copy", "-max_interleave_delta", "200000",
-                             "-f", "mpegts", url], stdin=subprocess.DEVNULL)
-
-
-class Run:
-    """`mediagrid run` of a live config, its HLS output and its summary."""
-
-    def __init__(self, tmp: Path, config: Path, duration_s: float) -> None:
-        self.tmp = tmp
-        env = {**os.environ, "HOLOSCAN_LOG_LEVEL": "ERROR"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mediagrid.cli", "run", str(config), "--out", str(tmp / "run"), "--no-progress",
-             "--duration", str(duration_s)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
-        self.output = ""
-
-    def wait_listening(self, port: int, timeout_s: float = 60) -> None:
-        end = time.monotonic() + timeout_s
-        while not _udp_bound(port):
-            if self.proc.poll() is not None or time.monotonic() > end:
-                self.finish(5)
-                pytest.fail(f"the app never bound UDP port {port}:\n{self.output}")
-            time.sleep(0.05)
-
-    def finish(self, timeout_s: float = 90) -> int:
-        try:
-            self.output, _ = self.proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.send_signal(signal.SIGINT)
-            self.output, _ = self.proc.communicate(timeout=30)
-            pytest.fail(f"the app did not finish in {timeout_s} s:\n{self.output}")
-        return self.proc.returncode
-
-    @property
-    def summary(self) -> dict:
-        return json.loads((self.tmp / "run" / "summary.json").read_text())
-
-    @property
-    def playlist(self) -> m3u8.M3U8:
-        return m3u8.load(str(self.tmp / "hls" / "index.m3u8"))
-
-
 def _live_run(tmp: Path, feed: FeedInfo, *, scheme: str = "udp", app: str = "ad_insertion",
               duration_s: float = 6.0, source: dict | None = None) -> Run:
-    port = _free_udp_port()
+    port = free_udp_port()
     if scheme == "udp":
         listen, push = f"udp://127.0.0.1:{port}", f"udp://127.0.0.1:{port}?pkt_size=1316"
     else:
         listen, push = f"srt://127.0.0.1:{port}?mode=listener", f"srt://127.0.0.1:{port}?mode=caller"
     run = Run(tmp, _config(tmp, listen, app=app, source=source), duration_s)
     run.wait_listening(port)
-    broadcaster = _broadcast(feed.path, push)
+    broadcaster = broadcast(feed.path, push)
     code = run.finish()
     broadcaster.kill()
     broadcaster.wait()
     assert code == 0, run.output
     return run
-
-
-def _segments(run: Run) -> list[tuple[m3u8.Segment, list[np.ndarray], list[int], list[int]]]:
-    """Each listed segment with its decoded pictures (I420), their PTS, and its audio packets' PTS."""
-    out = []
-    for segment in run.playlist.segments:
-        with av.open(str(run.tmp / "hls" / segment.uri)) as container:
-            audio = [int(p.pts) for p in container.demux(container.streams.audio[0]) if p.size] \
-                if container.streams.audio else []
-        with av.open(str(run.tmp / "hls" / segment.uri)) as container:
-            pictures = [(f.to_ndarray(format="yuv420p"), f.pts) for f in container.decode(video=0)]
-        out.append((segment, [p for p, _ in pictures], [t for _, t in pictures], audio))
-    return out
 
 
 def _has_creative(picture: np.ndarray) -> bool:
@@ -168,7 +91,7 @@ def test_udp_feed_becomes_hls_with_the_break_on_the_exact_frames(udp_run) -> Non
     run, _ = udp_run
     playlist = run.playlist
     assert playlist.is_endlist and playlist.target_duration == 1
-    segments = _segments(run)
+    segments = read_segments(run)
     assert len(segments) >= 6
     # the break: DATERANGE with the cue, CUE-OUT on the segment that starts with the splice frame, CUE-IN 2 s later
     (daterange,) = [d for d in _dateranges(playlist) if d.id == "scte35-7"]
@@ -195,7 +118,7 @@ def test_udp_feed_becomes_hls_with_the_break_on_the_exact_frames(udp_run) -> Non
 
 def test_hls_segments_are_continuous_and_carry_the_program_audio(udp_run) -> None:
     run, _ = udp_run
-    segments = _segments(run)
+    segments = read_segments(run)
     step = 90_000 // FPS
     aac_packet = 1024 * 90_000 // 48_000  # ticks of one AAC frame of the test feed's 48 kHz tone
     for (segment, pictures, pts, audio), (_, _, next_pts, _) in zip(segments, segments[1:]):
@@ -204,6 +127,10 @@ def test_hls_segments_are_continuous_and_carry_the_program_audio(udp_run) -> Non
         # the audio of the same instant, all of it: as many packets as the segment lasts, starting with its video
         assert abs(len(audio) - segment.duration * 90_000 / aac_packet) <= 1.5, (segment.uri, len(audio))
         assert pts[0] <= audio[0] < pts[0] + aac_packet and audio[-1] < next_pts[0], segment.uri
+    for segment, *_ in segments:  # and ffprobe, another reader, finds both streams without a complaint
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+                                str(run.tmp / "hls" / segment.uri)], capture_output=True, text=True, timeout=30)
+        assert (probe.returncode, probe.stderr, set(probe.stdout.split())) == (0, "", {"h264", "aac"}), segment.uri
     pdts = [s.current_program_date_time for s, *_ in segments]
     millisecond = timedelta(milliseconds=1)  # both are written to the millisecond
     assert all(abs(b - a - timedelta(seconds=s.duration)) <= millisecond
@@ -228,7 +155,7 @@ def test_srt_feed_is_received_through_the_relay(tmp_path) -> None:
     feed = make_feed(tmp_path / "feed.ts", seconds=6, width=W, height=H, fps=FPS, cues=[break_at(3, 3.0, 1.0)])
     run = _live_run(tmp_path, feed, scheme="srt", duration_s=4.0)
     assert run.summary["live"]["cues"]["opened"] == 1
-    frames = sum(len(p) for _, p, _, _ in _segments(run))
+    frames = sum(len(p) for _, p, _, _ in read_segments(run))
     assert frames >= 3 * FPS
     assert any(s.cue_out_start for s in run.playlist.segments)
 
@@ -254,14 +181,14 @@ def test_a_feed_cut_for_3_s_is_bridged_and_counted(tmp_path) -> None:
     """The broadcaster stops at 3 s and comes back 3 s later (its clock ran on): the output never stops, the gap
     is filled with held frames counted degraded, and the feed's pictures after it still arrive."""
     feed = make_feed(tmp_path / "feed.ts", seconds=9, width=W, height=H, fps=FPS)
-    port = _free_udp_port()
+    port = free_udp_port()
     run = Run(tmp_path, _config(tmp_path, f"udp://127.0.0.1:{port}", app="passthrough"), 8.0)
     run.wait_listening(port)
     push = f"udp://127.0.0.1:{port}?pkt_size=1316"
-    first = _broadcast(feed.path, push, "-t", "3")
+    first = broadcast(feed.path, push, "-t", "3")
     first.wait(timeout=30)
     time.sleep(3)
-    second = _broadcast(feed.path, push, "-ss", "6", "-copyts")
+    second = broadcast(feed.path, push, "-ss", "6", "-copyts")
     code = run.finish()
     second.kill()
     second.wait()
@@ -270,7 +197,7 @@ def test_a_feed_cut_for_3_s_is_bridged_and_counted(tmp_path) -> None:
     playout = summary["live"]["playout"]
     assert playout["gaps"] == 1 and playout["stand_ins"] >= 2 * FPS
     assert summary["end_to_end"]["degraded"] == playout["stand_ins"]
-    segments = _segments(run)
+    segments = read_segments(run)
     step = 90_000 // FPS
     pts = [t for _, _, ts, _ in segments for t in ts]
     # the output runs on through the cut: a hole only for a frame counted dropped (the picture just before a cut
@@ -281,7 +208,7 @@ def test_a_feed_cut_for_3_s_is_bridged_and_counted(tmp_path) -> None:
 
 
 def test_garbage_on_the_port_and_no_feed_end_in_a_clear_error(tmp_path) -> None:
-    port = _free_udp_port()
+    port = free_udp_port()
     run = Run(tmp_path, _config(tmp_path, f"udp://127.0.0.1:{port}", app="passthrough",
                                 source={"connect_timeout_s": 4}), 5.0)
     run.wait_listening(port)
@@ -298,11 +225,11 @@ def test_a_transport_stream_without_video_is_a_clear_error(tmp_path) -> None:
     audio_only = tmp_path / "audio.ts"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=6", "-c:a", "aac",
                     "-f", "mpegts", str(audio_only)], check=True)
-    port = _free_udp_port()
+    port = free_udp_port()
     run = Run(tmp_path, _config(tmp_path, f"udp://127.0.0.1:{port}", app="passthrough",
                                 source={"connect_timeout_s": 4}), 5.0)
     run.wait_listening(port)
-    broadcaster = _broadcast(audio_only, f"udp://127.0.0.1:{port}?pkt_size=1316")
+    broadcaster = broadcast(audio_only, f"udp://127.0.0.1:{port}?pkt_size=1316")
     code = run.finish()
     broadcaster.kill()
     broadcaster.wait()
@@ -326,11 +253,11 @@ def test_the_player_page_plays_the_live_output_and_shows_the_creative_in_the_bre
 
     chromium = require_chromium()
     feed = make_feed(tmp_path / "feed.ts", seconds=16, width=W, height=H, fps=FPS, cues=[break_at(9, 8.0, 5.0)])
-    port = _free_udp_port()
+    port = free_udp_port()
     config = _config(tmp_path, f"udp://127.0.0.1:{port}")
     run = Run(tmp_path, config, 15.0)
     run.wait_listening(port)
-    broadcaster = _broadcast(feed.path, f"udp://127.0.0.1:{port}?pkt_size=1316")
+    broadcaster = broadcast(feed.path, f"udp://127.0.0.1:{port}?pkt_size=1316")
     playlist = tmp_path / "hls" / "index.m3u8"
     try:
         deadline = time.monotonic() + 30
@@ -361,7 +288,7 @@ def test_mpeg_ts_out_carries_the_program_and_the_cue_re_stamped_for_its_clock(tm
     from mediagrid.broadcast.scte35 import parse_section  # noqa: PLC0415
 
     feed = make_feed(tmp_path / "feed.ts", seconds=6, width=W, height=H, fps=FPS, cues=[break_at(5, 3.0, 1.0)])
-    out_port, capture = _free_udp_port(), tmp_path / "received.ts"
+    out_port, capture = free_udp_port(), tmp_path / "received.ts"
     if scheme == "udp":
         receive, send = f"udp://127.0.0.1:{out_port}?timeout=3000000", f"udp://127.0.0.1:{out_port}"
     else:  # the receiver ends 3 s after the stream does
@@ -370,18 +297,18 @@ def test_mpeg_ts_out_carries_the_program_and_the_cue_re_stamped_for_its_clock(tm
     receiver = subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "data", "-i", receive,
                                  "-map", "0", "-c", "copy", "-f", "data", str(capture)], stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
-    while not _udp_bound(out_port):
+    while not udp_bound(out_port):
         assert time.monotonic() < deadline, "the receiver never bound its port"
         time.sleep(0.05)
     config = _config(tmp_path, "udp://127.0.0.1:1")  # the source URL is set below, with its own port
     data = json.loads(config.read_text())
-    in_port = _free_udp_port()
+    in_port = free_udp_port()
     data["source"]["url"] = f"udp://127.0.0.1:{in_port}"
     data["sink"] = {"kind": "live", "url": send}
     config.write_text(json.dumps(data))
     run = Run(tmp_path, config, 4.5)
     run.wait_listening(in_port)
-    broadcaster = _broadcast(feed.path, f"udp://127.0.0.1:{in_port}?pkt_size=1316")
+    broadcaster = broadcast(feed.path, f"udp://127.0.0.1:{in_port}?pkt_size=1316")
     code = run.finish()
     broadcaster.kill()
     broadcaster.wait()

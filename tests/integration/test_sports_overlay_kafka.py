@@ -12,14 +12,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from PIL import Image
 from ruamel.yaml import YAML
 
+from mediagrid.broadcast.test_feed import make_feed
 from mediagrid.kafka.topics import encode
 from tests.conftest import REPO
+from tests.e2e.live_harness import Run, broadcast, free_udp_port, read_segments
 from tests.integration.conftest import unique_topic
 from tests.integration.kafka_helpers import read_topic, start_ingest, stop_ingest
 
@@ -186,3 +189,34 @@ def test_file_source_and_file_sink(tansu_broker, clip, tmp_path):
     assert overlay["frame_size"] == [320, 240]  # the file's, not the config's 1920x1080
     assert Image.open(run / "overlay.png").size == (320, 240)
     assert video.stat().st_size > 0
+
+
+def test_a_live_feed_gets_the_graphics_and_keeps_its_audio(tansu_broker, cli, tmp_path):
+    """The overlay on a broadcaster's UDP feed, published as HLS: telemetry published first, then the feed pushed
+    by ffmpeg; the segments carry the scorebug over the feed's pictures and the feed's audio."""
+    bootstrap = tansu_broker.bootstrap
+    topic, group = unique_topic("telemetry"), unique_topic("g")
+    produced = cli("produce", str(match_only_scenario(tmp_path, topic)), "--bootstrap", bootstrap, "--duration", "4")
+    assert produced.returncode == 0, produced.stderr
+    feed = make_feed(tmp_path / "feed.ts", seconds=7, width=640, height=360, fps=25)
+    port = free_udp_port()
+    run = Run(tmp_path, CONFIG, 5.0, *(f"--set={o}" for o in overrides(bootstrap, topic, group,
+              "deadlines.telemetry_ms=60000", "deadlines.frame_ms=200", "device=cpu",
+              f'source={{kind: live, url: "udp://127.0.0.1:{port}", jitter_ms: 150, connect_timeout_s: 20}}',
+              f"sink={{kind: hls, dir: {tmp_path / 'hls'}, segment_s: 1, window: 30}}")))
+    run.wait_listening(port)
+    broadcaster = broadcast(feed.path, f"udp://127.0.0.1:{port}?pkt_size=1316")
+    code = run.finish()
+    broadcaster.kill()
+    broadcaster.wait()
+    assert code == 0, run.output
+    summary = run.summary
+    assert summary["live"]["format"] == {"width": 640, "height": 360, "fps": 25.0, "audio": True}
+    assert summary["stages"]["telemetry"]["count"] > 0
+    segments = read_segments(run)
+    assert len(segments) >= 4 and all(audio for *_, audio in segments)
+    last = segments[-2][1][-1]  # a whole segment's last picture, seconds after the telemetry was applied
+    rgb = av.VideoFrame.from_ndarray(last, format="yuv420p").to_ndarray(format="rgb24")
+    # the scorebug's dark panel over testsrc2's bright green bar, where the feed itself has no dark pixel
+    panel = rgb[12:26, 112:175].max(axis=2) < 100
+    assert panel.mean() > 0.3, "the scorebug is not in the HLS output"
