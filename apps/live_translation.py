@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from mediagrid.speech.clip import write_speech_clip
 from mediagrid.speech.vad import VadSettings
 from mediagrid.speech.items import ProgramPlan
 from mediagrid.speech.program_files import CaptionPublisher, ProgramWriter, WebVttWriter
+from mediagrid.speech.program_hls import HlsProgramSettings, HlsProgramWriter
 from mediagrid.speech.stages import AsrStage, SynthesizeStage, TranslateStage
 from mediagrid.operators.speech import VadOp
 from mediagrid.operators.speech_output import DubbedProgramOp
@@ -73,13 +75,13 @@ class LiveTranslationApp(MediagridApp):
             ctx.resources.callback(stage.shutdown)  # after the graph: no recognition stream waits for audio
             stages[stage.name] = (StageInputOp(self, stage=stage, name=f"{stage.name}_in", **common),
                                   WorkerEgressOp(self, worker=stage.worker, name=f"{stage.name}_out", **common))
-        mp4 = _program_path(config, out_dir)
+        make_writer = _program_writer(config, out_dir, media, rate, language)
         publisher = None
         if ctx.kafka is not None:
             publisher = CaptionPublisher(ctx.kafka.producer, ctx.kafka.topic("captions"), config.node.id, language)
         output = DubbedProgramOp(
             self, timeline=ProgramTimeline(rate, plan, own["min_cue_ms"] / 1000),
-            writer=lambda: None if mp4 is None else ProgramWriter(mp4, media, rate, language),
+            writer=make_writer,
             vtt=WebVttWriter(out_dir / CAPTIONS_FILE), publisher=publisher, recorder=recorder,
             name="program_out", **common)
         self.add_flow(source, segmenter, {("audio", "audio")})
@@ -104,14 +106,19 @@ def _check_delay(own: dict[str, Any], vad: VadSettings, budget_ms: float) -> Non
                          f"needs at least {needed:g}")
 
 
-def _program_path(config: AppConfig, out_dir: Path) -> Path | None:
-    """The MP4's path: the sink's, none for a null sink, else PROGRAM_FILE in the run directory."""
-    if config.sink is None:
-        return out_dir / PROGRAM_FILE
-    if config.sink.kind in ("hls", "live"):
-        raise UsageError(f"sink.kind {config.sink.kind} is not supported by live_translation yet: its program is "
-                         "written as a file (sink.kind file) or not at all (null)")
-    return config.sink.path if config.sink.kind == "file" else None
+def _program_writer(config: AppConfig, out_dir: Path, media: Path, rate: int,
+                    language: str) -> Callable[[], ProgramWriter | HlsProgramWriter | None]:
+    """What makes the program's writer at start: live HLS for an hls sink, an MP4 for a file sink (PROGRAM_FILE in
+    the run directory without a sink section), nothing for a null sink."""
+    sink = config.sink
+    if sink is not None and sink.kind == "hls":
+        settings = HlsProgramSettings(sink.dir, segment_s=sink.segment_s, window=sink.window)
+        return lambda: HlsProgramWriter(settings, media, rate, language)
+    if sink is not None and sink.kind == "live":
+        raise UsageError("sink.kind live is not supported by live_translation yet: its program is written as HLS "
+                         "(sink.kind hls), a file (sink.kind file) or not at all (null)")
+    path = out_dir / PROGRAM_FILE if sink is None else sink.path if sink.kind == "file" else None
+    return lambda: None if path is None else ProgramWriter(path, media, rate, language)
 
 
 def _source_media(config: AppConfig, own: dict[str, Any], out_dir: Path) -> Path:

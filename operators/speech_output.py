@@ -17,7 +17,9 @@ from mediagrid.runtime.bootstrap import import_holoscan
 from mediagrid.runtime.clock import now_ns
 from mediagrid.runtime.control import RunControl
 from mediagrid.speech.items import Batch, ProgramChunk
-from mediagrid.speech.program_files import CaptionPublisher, ProgramWriter, WebVttWriter, segment_fields
+from mediagrid.speech.program_files import (CaptionPublisher, ProgramWriter, WebVttWriter, packet_time_s,
+                                             segment_fields)
+from mediagrid.speech.program_hls import HlsProgramWriter
 from mediagrid.speech.timeline import Mode, SegmentPlacement, ProgramTimeline
 from mediagrid.operators.base import MediagridOp
 
@@ -31,18 +33,18 @@ _QUEUE = 256  # messages a port holds; the program port gets one per 30 ms chunk
 class DubbedProgramOp(MediagridOp):
     """Ports (each a Batch, or ProgramChunk on ``program``; any one wakes it): ``video`` compressed packets,
     ``program`` the soundtrack and segment announcements, ``captions`` translated segments, ``dubs``
-    synthesised segments. Closes its outputs when every port has ended. ``writer`` makes the MP4 writer at
-    start (None: no MP4, captions and records only)."""
+    synthesised segments. Closes its outputs when every port has ended. ``writer`` makes the program writer
+    at start (MP4 or HLS; None: no program, captions and records only)."""
 
     def __init__(self, fragment: Any, *args: Any, timeline: ProgramTimeline,
-                 writer: Callable[[], ProgramWriter | None],
+                 writer: Callable[[], ProgramWriter | HlsProgramWriter | None],
                  vtt: WebVttWriter, publisher: CaptionPublisher | None, recorder: OutcomeRecorder,
                  control: RunControl, **kwargs: Any) -> None:
         self.timeline = timeline
         self._make_writer = writer
         self.vtt = vtt
         self.publisher = publisher
-        self._writer: ProgramWriter | None = None
+        self._writer: ProgramWriter | HlsProgramWriter | None = None
         self._video: deque[Any] = deque()
         self._ended: set[str] = set()
         self._closed = False
@@ -70,11 +72,11 @@ class DubbedProgramOp(MediagridOp):
         final = len(self._ended) == len(_PORTS)
         first, samples, placements = self.timeline.release(None if final else arrived, now_ns())
         video = self._due_video(None if final else (first + len(samples)) / self.timeline.rate)
+        for placement in placements:  # cues first: an HLS writer cuts its captions with the media
+            self._place(placement)
         if self._writer is not None:
             self._writer.write_video(video)
             self._writer.write_audio(first, samples)
-        for placement in placements:
-            self._place(placement)
         if final:
             self._close()
 
@@ -98,7 +100,7 @@ class DubbedProgramOp(MediagridOp):
     def _due_video(self, until_s: float | None) -> list[Any]:
         """The held video packets that the released program has reached (all of them at the end)."""
         due = []
-        while self._video and (until_s is None or _time_s(self._video[0]) < until_s):
+        while self._video and (until_s is None or packet_time_s(self._video[0]) < until_s):
             due.append(self._video.popleft())
         return due
 
@@ -125,10 +127,4 @@ class DubbedProgramOp(MediagridOp):
                 self._writer.close()
         finally:
             self.vtt.close()
-
-
-def _time_s(packet: Any) -> float:
-    stamp = packet.pts if packet.pts is not None else packet.dts
-    return float("-inf") if stamp is None else float(stamp * packet.time_base)
-
 

@@ -66,6 +66,12 @@ class ProgramWriter:
         self.container.close()
 
 
+def packet_time_s(packet: Any) -> float:
+    """A compressed packet's instant in seconds (its PTS, else its DTS; -inf when it has neither)."""
+    stamp = packet.pts if packet.pts is not None else packet.dts
+    return float("-inf") if stamp is None else float(stamp * packet.time_base)
+
+
 class WebVttWriter:
     """Captions as a WebVTT file, one cue appended (and flushed) as each is decided."""
 

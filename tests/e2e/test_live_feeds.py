@@ -330,9 +330,9 @@ def test_mpeg_ts_out_carries_the_program_and_the_cue_re_stamped_for_its_clock(tm
 
 
 @pytest.mark.parametrize("override", ['source={kind: live, url: "udp://127.0.0.1:5999"}',
-                                      "sink={kind: hls, dir: out/never}"])
+                                      'sink={kind: live, url: "udp://127.0.0.1:5998"}'])
 def test_live_translation_refuses_live_io_clearly(tmp_path, override) -> None:
-    """Live feeds and HLS are the video apps' for now: live_translation says so instead of quietly using a file."""
+    """Live feeds in and MPEG-TS out are the video apps' for now: live_translation says so instead of going quiet."""
     result = subprocess.run(
         [sys.executable, "-m", "mediagrid.cli", "run", str(REPO / "configs" / "live_translation.yaml"), "--out",
          str(tmp_path / "run"), "--no-progress", "--set", override], cwd=tmp_path, capture_output=True, text=True,

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
+import m3u8
 import numpy as np
 import pytest
 from riva.client.proto import riva_asr_pb2_grpc as rasr_srv
@@ -81,6 +82,41 @@ def test_the_dubbed_program_is_in_sync(cli, tmp_path):
     assert all(a.end_s <= b.start_s for a, b in zip(cues, cues[1:]))  # no cue runs into the next
 
     assert word_error_rate(DEFAULT_SENTENCES, [e["transcript"] for e in events]) <= 0.15
+
+
+def test_the_dubbed_program_as_live_hls_with_a_subtitle_rendition(cli, tmp_path):
+    """sink.kind hls: a master playlist with the program (video + dubbed audio, tagged Spanish) and WebVTT
+    subtitles cut at the same instants; every caption is in each subtitle segment its time overlaps."""
+    hls = tmp_path / "hls"
+    summary, events = _run(cli, tmp_path / "run", "deadlines.segment_ms=5000",
+                           "live_translation.program_delay_ms=12000",
+                           f"sink={{kind: hls, dir: {hls}, segment_s: 2, window: 50}}")
+    assert [e["mode"] for e in events] == ["dubbed"] * len(DEFAULT_SENTENCES)
+    master = m3u8.load(str(hls / "index.m3u8"))
+    (subtitles,) = master.media
+    assert (subtitles.type, subtitles.language, subtitles.uri) == ("SUBTITLES", "es", "subtitles.m3u8")
+    assert master.playlists[0].stream_info.subtitles == subtitles.group_id
+    program = m3u8.load(str(hls / master.playlists[0].uri))
+    captions = m3u8.load(str(hls / "subtitles.m3u8"))
+    assert program.is_endlist and captions.is_endlist and len(program.segments) >= 5
+    assert [s.duration for s in captions.segments] == [s.duration for s in program.segments]
+    assert sum(s.duration for s in program.segments) == pytest.approx(12.3, abs=0.2)  # the whole clip
+    start = 0.0
+    for media, vtt in zip(program.segments, captions.segments):
+        assert _streams(hls / media.uri) == {"video": "h264", "audio": "aac"}
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream_tags=language", "-of", "csv=p=0",
+                                "-select_streams", "a", str(hls / media.uri)], capture_output=True, text=True)
+        assert probe.stdout.split()[:1] == ["spa"]
+        text = (hls / vtt.uri).read_text()
+        assert text.startswith("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000")
+        end = start + media.duration
+        for event in events:  # the cue is in this segment exactly when their times overlap (edges: the segment
+            margin = 0.05     # starts on its first frame's PTS, a few ms after the playlist's running sum)
+            if event["cue_start_s"] < end - margin and event["cue_end_s"] > start + margin:
+                assert event["translation"] in text, (vtt.uri, event["translation"])
+            elif event["cue_start_s"] > end + margin or event["cue_end_s"] < start - margin:
+                assert event["translation"] not in text, (vtt.uri, event["translation"])
+        start = end
 
 
 class _FailingNmt(NmtServicer):
